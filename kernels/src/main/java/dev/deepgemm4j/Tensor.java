@@ -1,5 +1,7 @@
 package dev.deepgemm4j;
 
+import dev.deepgemm4j.backend.Backend;
+import dev.deepgemm4j.backend.Backends;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -544,6 +546,38 @@ public final class Tensor implements AutoCloseable {
             case UE8M0_PACKED -> throw new UnsupportedOperationException(
                     "UE8M0_PACKED holds four scales per element; use setInt and Ue8m0");
         }
+    }
+
+    // ---------------------------------------------------------------- placement
+
+    /**
+     * A zero-filled, contiguous tensor at {@code location} (host memory or a GPU).
+     *
+     * @throws DeepGemmArgumentException if no backend runs at that location
+     */
+    public static Tensor zeros(Location location, DType dtype, long... shape) {
+        Backend backend = Backends.forLocation("location", location);
+        return backend.allocate(dtype, shape.clone(), contiguousStrides(shape), location);
+    }
+
+    /**
+     * A contiguous copy of this tensor at {@code target}; this tensor itself when it already lives there. The copy
+     * owns its memory: close it when done.
+     */
+    public Tensor to(Location target) {
+        if (target.equals(location())) {
+            return this;
+        }
+        Backend backend = target.isHost() ? Backends.forLocation("tensor", location())
+                : Backends.forLocation("target", target);
+        Tensor out = backend.allocate(dtype, shape.clone(), contiguousStrides(shape), target);
+        backend.copy(this, out);
+        return out;
+    }
+
+    /** A contiguous host copy (this tensor itself when already in host memory). */
+    public Tensor toHost() {
+        return to(Location.HOST);
     }
 
     // ---------------------------------------------------------------- lifecycle

@@ -28,7 +28,10 @@ public interface Backend {
     /** A new zero-filled tensor at {@code location} with the given strides. */
     Tensor allocate(DType dtype, long[] shape, long[] strides, Location location);
 
-    /** Copies {@code src} into {@code dst} (same shape and dtype, both on this backend, any strides). */
+    /**
+     * Copies {@code src} into {@code dst} (same shape and dtype, any strides). At least one of them is on this
+     * backend; a device backend also copies between host memory and its device.
+     */
     void copy(Tensor src, Tensor dst);
 
     /** Sets every element of {@code dst} to {@code value}. */
