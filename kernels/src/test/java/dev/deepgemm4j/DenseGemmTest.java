@@ -25,8 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Dense FP8 GEMM results on the CPU backend against a float64 reference of the quantised inputs. */
 class DenseGemmTest {
 
-    /** How C is passed in the 1D1D cases. */
-    enum Accumulator { SEPARATE, IS_D }
+    /** How C is passed. */
+    enum Accumulator { NONE, SEPARATE, IS_D }
 
     static Stream<Arguments> shapes() {
         long[][] nk = {{136, 128}, {200, 384}, {136, 320}};
@@ -37,7 +37,8 @@ class DenseGemmTest {
             for (boolean perBlock : new boolean[] {true, false}) {
                 for (int m : ms) {
                     long[] s = nk[i % nk.length];
-                    Accumulator acc = i % 2 == 0 ? Accumulator.SEPARATE : Accumulator.IS_D;
+                    Accumulator acc = perBlock ? Accumulator.NONE
+                            : i % 2 == 0 ? Accumulator.SEPARATE : Accumulator.IS_D;
                     cases.add(Arguments.of(layout, perBlock, m, s[0], s[1], acc));
                     i++;
                 }

@@ -1,20 +1,20 @@
 package dev.deepgemm4j;
 
-import static dev.deepgemm4j.DenseGemmTestSupport.assertClose;
 import static dev.deepgemm4j.DenseGemmTestSupport.assertPoisoned;
 import static dev.deepgemm4j.DenseGemmTestSupport.assertSameBits;
 import static dev.deepgemm4j.DenseGemmTestSupport.ceilDiv;
 import static dev.deepgemm4j.DenseGemmTestSupport.poisoned;
 import static dev.deepgemm4j.DenseGemmTestSupport.reference;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Grouped FP8 GEMMs on the CPU backend against per-group float64 references; unowned rows stay poisoned. */
 class GroupedGemmTest {
@@ -74,9 +74,9 @@ class GroupedGemmTest {
         long[][] segments = {{0, 130, 2}, {384, 1, 1}, {512, 64, 3}}; // start, rows, expert
         int mTotal = 5 * ALIGN;
         int[] indices = new int[mTotal];
-        java.util.Arrays.fill(indices, -1);
+        Arrays.fill(indices, -1);
         for (long[] s : segments) {
-            java.util.Arrays.fill(indices, (int) s[0], (int) (s[0] + s[1]), (int) s[2]);
+            Arrays.fill(indices, (int) s[0], (int) (s[0] + s[1]), (int) s[2]);
         }
         Fp8Tensor a = DenseGemmTestSupport.operand(rng, mTotal, k, false);
         Fp8Tensor b = experts(rng, groups, n, k);
@@ -160,7 +160,7 @@ class GroupedGemmTest {
 
     /** K-grouped weight gradient with an empty middle group, C separate or D itself, NT and TN layouts. */
     @ParameterizedTest(name = "tn={0} cIsD={1}")
-    @org.junit.jupiter.params.provider.CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
     void kGrouped(boolean tn, boolean cIsD) {
         SplittableRandom rng = new SplittableRandom(tn ? 5 : 6);
         int[] ks = {256, 0, 128};
@@ -168,7 +168,6 @@ class GroupedGemmTest {
         long m = 48;
         long n = 80;
         long sumK = 384;
-        long sumKb = sumK / 128;
         List<Fp8Tensor> aGroups = new ArrayList<>();
         List<Fp8Tensor> bGroups = new ArrayList<>();
         for (int kg : ks) {
@@ -191,8 +190,7 @@ class GroupedGemmTest {
             check.add(reference(aGroups.get(g), bGroups.get(g), false, c.select(0, g)), d.select(0, g));
         }
         check.assertClose(DType.FP32);
-        assertSameBits(c.select(0, 1), d.select(0, 1));
-        assertEquals(sumKb, a.scales().size(tn ? 0 : 1));
+        assertSameBits(c.select(0, 1), d.select(0, 1)); // the empty group: D = C exactly
     }
 
     /** NT storage: group blocks [MN, K_g] end to end in a flat buffer; scales the transpose of [ΣKB, MN]. */

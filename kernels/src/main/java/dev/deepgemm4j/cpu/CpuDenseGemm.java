@@ -8,6 +8,8 @@ import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.Ue8m0;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -44,6 +46,14 @@ final class CpuDenseGemm {
      * @param accumulate add to {@code d}'s values instead of overwriting them
      */
     static void gemm(Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        gemm(a, b, d, recipe, accumulate, CHUNK_FLOATS);
+    }
+
+    /**
+     * As {@link #gemm(Fp8Tensor, Fp8Tensor, Tensor, Recipe, boolean)} with about {@code chunkFloats} decoded floats
+     * per operand chunk at most (small values let tests reach the chunked path).
+     */
+    static void gemm(Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate, long chunkFloats) {
         int m = Math.toIntExact(d.size(0));
         int n = Math.toIntExact(d.size(1));
         int k = Math.toIntExact(a.data().size(1));
@@ -62,8 +72,8 @@ final class CpuDenseGemm {
         float[] sfb = decodeScales(b.scales(), n, kBlocks, recipe.isPerBlockB() ? 128 : 1);
         Problem p = new Problem(a.data(), b.data(), d, m, n, k, kBlocks, sfa, sfb, accumulate);
 
-        int nChunk = (int) Math.min(n, Math.max(TILE_N, CHUNK_FLOATS / k / TILE_N * TILE_N));
-        int mChunk = (int) Math.min(m, Math.max(TILE_M, CHUNK_FLOATS / k / TILE_M * TILE_M));
+        int nChunk = (int) Math.min(n, Math.max(TILE_N, chunkFloats / k / TILE_N * TILE_N));
+        int mChunk = (int) Math.min(m, Math.max(TILE_M, chunkFloats / k / TILE_M * TILE_M));
         for (int n0 = 0; n0 < n; n0 += nChunk) {
             int nLen = Math.min(nChunk, n - n0);
             Panel[] panels = p.decodeBPanels(n0, nLen);
@@ -104,7 +114,7 @@ final class CpuDenseGemm {
         return (x + y - 1) / y;
     }
 
-    private static void forEachTask(int tasks, long work, java.util.function.IntConsumer body) {
+    private static void forEachTask(int tasks, long work, IntConsumer body) {
         IntStream range = IntStream.range(0, tasks);
         (work >= PARALLEL_THRESHOLD && tasks > 1 ? range.parallel() : range).forEach(body);
     }
@@ -166,11 +176,11 @@ final class CpuDenseGemm {
                 decodeFp8(seg, b.offset() + (long) c0 * b.stride(0), b.stride(0), b.stride(1), w, k, flat, 0, 1, w);
                 float[][] rows = new float[k][];
                 for (int kk = 0; kk < k; kk++) {
-                    rows[kk] = java.util.Arrays.copyOfRange(flat, kk * w, (kk + 1) * w);
+                    rows[kk] = Arrays.copyOfRange(flat, kk * w, (kk + 1) * w);
                 }
                 float[][] scales = new float[kBlocks][];
                 for (int kb = 0; kb < kBlocks; kb++) {
-                    scales[kb] = java.util.Arrays.copyOfRange(sfb, kb * n + c0, kb * n + c0 + w);
+                    scales[kb] = Arrays.copyOfRange(sfb, kb * n + c0, kb * n + c0 + w);
                 }
                 panels[t] = new Panel(c0, w, rows, scales);
             });
@@ -252,10 +262,10 @@ final class CpuDenseGemm {
             float[] p1 = part[1];
             float[] p2 = part[2];
             float[] p3 = part[3];
-            java.util.Arrays.fill(p0, 0f);
-            java.util.Arrays.fill(p1, 0f);
-            java.util.Arrays.fill(p2, 0f);
-            java.util.Arrays.fill(p3, 0f);
+            Arrays.fill(p0, 0f);
+            Arrays.fill(p1, 0f);
+            Arrays.fill(p2, 0f);
+            Arrays.fill(p3, 0f);
             int k = p.k;
             int a0 = row * k;
             int w = panel.w;
@@ -277,7 +287,7 @@ final class CpuDenseGemm {
 
         private void blockProducts1(int row, int kStart, int kEnd) {
             float[] p0 = part[0];
-            java.util.Arrays.fill(p0, 0f);
+            Arrays.fill(p0, 0f);
             int a0 = row * p.k;
             int w = panel.w;
             for (int kk = kStart; kk < kEnd; kk++) {
@@ -298,7 +308,7 @@ final class CpuDenseGemm {
 
         private void loadAccumulator(int mRow, float[] accRow) {
             if (!p.accumulate) {
-                java.util.Arrays.fill(accRow, 0f);
+                Arrays.fill(accRow, 0f);
                 return;
             }
             Tensor d = p.d;
