@@ -30,5 +30,5 @@ use_java25() {
     export JAVA_HOME="$jdk"
     export PATH="$JAVA_HOME/bin:$PATH"
     # Maven's own Guava calls sun.misc.Unsafe, which JDK 25 warns about on every build.
-    export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow -Dstyle.color=never"
+    export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 }
