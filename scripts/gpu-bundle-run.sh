@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The `run` script of a GPU bundle (scripts/gpu-bundle.sh copies it there). Needs only bash, tar and
+# xz. Unpacks the bundled JRE into /tmp, runs the @Tag("gpu") tests with the JUnit console launcher,
+# then the benchmark (arguments go to it, e.g. --quick). Logs, JUnit XML reports and bench.json go
+# to $OUT (default: ./out beside this script). Exits non-zero if either step failed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$HERE/out}
+mkdir -p "$OUT"
+
+JRE_DIR=$(mktemp -d /tmp/deepgemm4j-jre.XXXXXX)
+trap 'rm -rf "$JRE_DIR"' EXIT
+tar -C "$JRE_DIR" -xJf "$HERE/jre.tar.xz" || { echo "cannot unpack the JRE" >&2; exit 1; }
+JAVA=("$JRE_DIR/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m)
+CP=$(printf '%s:' "$HERE"/lib/*.jar)
+TESTS=$(printf '%s:' "$HERE"/tests/*.jar)
+
+{
+    echo "bundle commit: $(cat "$HERE/COMMIT" 2>/dev/null)"
+    "${JAVA[@]}" -version 2>&1
+    command -v nvidia-smi >/dev/null && nvidia-smi || echo "nvidia-smi: not found"
+} > "$OUT/environment.log" 2>&1
+
+"${JAVA[@]}" -jar "$HERE/junit-platform-console-standalone.jar" execute \
+    --class-path "${CP}${TESTS%:}" --scan-class-path "${TESTS%:}" --include-tag gpu \
+    --reports-dir "$OUT/junit" --details tree --disable-banner --disable-ansi-colors 2>&1 | tee "$OUT/gpu-tests.log"
+tests_rc=${PIPESTATUS[0]}
+
+"${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli --json "$OUT/bench.json" "$@" 2>&1 \
+    | tee "$OUT/bench.log"
+bench_rc=${PIPESTATUS[0]}
+
+echo "gpu tests exit $tests_rc, benchmark exit $bench_rc; logs in $OUT"
+[ "$tests_rc" = 0 ] && [ "$bench_rc" = 0 ]
