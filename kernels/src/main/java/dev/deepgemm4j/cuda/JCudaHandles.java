@@ -12,12 +12,13 @@ import jcuda.driver.CUstream;
 import jcuda.runtime.cudaStream_t;
 
 /**
- * The bridge between JCuda's handle objects and the raw 64-bit values FFM calls take. JCuda keeps the native value
+ * The bridge between JCuda's handle objects and the raw 64-bit values FFM calls take (public for code that mixes
+ * JCuda with this runtime: {@link #address}, {@link #devicePointer}, {@link #raw}, {@link #stream}). JCuda keeps the native value
  * in a protected field, so each handle type gets a subclass that can read it: JCuda's native code fills the field of
  * whatever instance it is given, subclass or not. Raw addresses become JCuda pointers through the public
  * {@code withByteOffset}; only turning a raw stream handle into a {@link CUstream} needs reflection.
  */
-final class JCudaHandles {
+public final class JCudaHandles {
 
     private JCudaHandles() {
     }
@@ -72,12 +73,12 @@ final class JCudaHandles {
     }
 
     /** The raw address a JCuda device pointer stands for. */
-    static long address(CUdeviceptr pointer) {
+    public static long address(CUdeviceptr pointer) {
         return pointer instanceof DevicePointer p ? p.address() : new DevicePointer(pointer).address();
     }
 
     /** A JCuda device pointer for a raw device address. */
-    static CUdeviceptr devicePointer(long address) {
+    public static CUdeviceptr devicePointer(long address) {
         return new CUdeviceptr().withByteOffset(address);
     }
 
@@ -87,12 +88,12 @@ final class JCudaHandles {
     }
 
     /** The raw handle of a JCuda stream (0 is the legacy default stream). */
-    static long raw(CUstream stream) {
+    public static long raw(CUstream stream) {
         return stream instanceof Stream s ? s.raw() : new Stream(stream).raw();
     }
 
     /** A JCuda stream object for a raw stream handle, e.g. one that PyTorch reports. */
-    static CUstream stream(long raw) {
+    public static CUstream stream(long raw) {
         CUstream s = new CUstream();
         RawField.NATIVE_POINTER.set((NativePointerObject) s, raw);
         return s;

@@ -65,6 +65,7 @@ public final class LaunchArgs {
     private final MemorySegment block;
     private final MemorySegment params;
     private final MemorySegment config;
+    private final MemorySegment[] attributes;
     private final long base;
     private int count;
     private long cursor;
@@ -75,6 +76,8 @@ public final class LaunchArgs {
         base = block.address();
         params = block.asSlice(POINTERS, 8L * MAX_PARAMS);
         config = block.asSlice(CONFIG, LAUNCH_CONFIG.byteSize());
+        attributes = new MemorySegment[] {block.asSlice(ATTRS, LAUNCH_ATTRIBUTE.byteSize()),
+            block.asSlice(ATTRS + LAUNCH_ATTRIBUTE.byteSize(), LAUNCH_ATTRIBUTE.byteSize())};
     }
 
     /** This thread's parameter block, emptied. */
@@ -167,18 +170,18 @@ public final class LaunchArgs {
         config.set(JAVA_LONG, OFF_ATTRS, base + ATTRS);
         int n = 0;
         if (cfg.hasCluster()) {
-            long a = ATTRS + n++ * LAUNCH_ATTRIBUTE.byteSize();
-            block.asSlice(a, LAUNCH_ATTRIBUTE.byteSize()).fill((byte) 0);
-            block.set(JAVA_INT, a, ATTRIBUTE_CLUSTER_DIMENSION);
-            block.set(JAVA_INT, a + OFF_VALUE, cfg.clusterX());
-            block.set(JAVA_INT, a + OFF_VALUE + 4, cfg.clusterY());
-            block.set(JAVA_INT, a + OFF_VALUE + 8, cfg.clusterZ());
+            MemorySegment a = attributes[n++];
+            a.fill((byte) 0);
+            a.set(JAVA_INT, 0, ATTRIBUTE_CLUSTER_DIMENSION);
+            a.set(JAVA_INT, OFF_VALUE, cfg.clusterX());
+            a.set(JAVA_INT, OFF_VALUE + 4, cfg.clusterY());
+            a.set(JAVA_INT, OFF_VALUE + 8, cfg.clusterZ());
         }
         if (cfg.programmaticDependentLaunch()) {
-            long a = ATTRS + n++ * LAUNCH_ATTRIBUTE.byteSize();
-            block.asSlice(a, LAUNCH_ATTRIBUTE.byteSize()).fill((byte) 0);
-            block.set(JAVA_INT, a, ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
-            block.set(JAVA_INT, a + OFF_VALUE, 1);
+            MemorySegment a = attributes[n++];
+            a.fill((byte) 0);
+            a.set(JAVA_INT, 0, ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+            a.set(JAVA_INT, OFF_VALUE, 1);
         }
         config.set(JAVA_INT, OFF_NUM_ATTRS, n);
         return config;

@@ -37,6 +37,15 @@ public final class Jit {
         return TargetArch.forDevice(major, minor, v[0], v[1]);
     }
 
+    /**
+     * The settings in use (e.g. {@link JitConfig#printConfigs()} for the heuristics); read from the environment
+     * without setting up a compiler if nothing was compiled yet.
+     */
+    public static JitConfig config() {
+        JitCache c = cache;
+        return c != null ? c.config() : JitConfig.fromEnvironment();
+    }
+
     /** The counters of the process's cache. */
     public static JitStats stats() {
         return cache().stats();

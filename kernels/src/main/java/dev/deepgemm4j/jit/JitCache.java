@@ -144,6 +144,11 @@ public final class JitCache {
         return root;
     }
 
+    /** The settings. */
+    public JitConfig config() {
+        return config;
+    }
+
     /** The compiler. */
     public KernelCompiler compiler() {
         return compiler;

@@ -63,6 +63,7 @@ public final class FakeDriverScenarios {
         SCENARIOS.put("graphCapture", FakeDriverScenarios::graphCapture);
         SCENARIOS.put("tensorMapOnDeviceMemory", FakeDriverScenarios::tensorMapOnDeviceMemory);
         SCENARIOS.put("jitThroughNvrtcToLaunch", FakeDriverScenarios::jitThroughNvrtcToLaunch);
+        SCENARIOS.put("launchAllocationPerCall", FakeDriverScenarios::launchAllocationPerCall);
     }
 
     public static void main(String[] args) {
@@ -408,5 +409,33 @@ public final class FakeDriverScenarios {
             assertEquals(7, ByteBuffer.wrap(fake.params(4)).order(ByteOrder.LITTLE_ENDIAN).getInt());
         }
         assertTrue(Files.isDirectory(k.entryDir()));
+    }
+
+    /** A steady-state launch allocates (close to) nothing on the Java heap. */
+    static void launchAllocationPerCall() {
+        byte[] image = "FAKECUBIN\nhot ipm\n\0".getBytes(StandardCharsets.US_ASCII);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (CudaModule module = CudaModule.load(0, image); CudaStream s = CudaStream.create(0);
+                DeviceMemory d = DeviceMemory.allocate(0, 4096)) {
+            CudaFunction f = module.function("hot");
+            TensorMap map = TensorMap.encode2d(TensorMap.DataType.UINT8, d.address(), 64, 64, 64, 64, 64,
+                    TensorMap.Swizzle.NONE);
+            LaunchConfig cfg = LaunchConfig.of(132, 384).withDynamicSharedMemory(100_000).withCluster(2, 1, 1)
+                    .withProgrammaticDependentLaunch(true);
+            long address = d.address();
+            Runnable launch = () -> KernelLauncher.launch(f, cfg, s,
+                    LaunchArgs.forCurrentThread().addInt(1).addPointer(address).addTensorMap(map));
+            for (int i = 0; i < 20_000; i++) {
+                launch.run();
+            }
+            long before = threads.getCurrentThreadAllocatedBytes();
+            int n = 20_000;
+            for (int i = 0; i < n; i++) {
+                launch.run();
+            }
+            long perLaunch = (threads.getCurrentThreadAllocatedBytes() - before) / n;
+            System.out.println("launch allocates " + perLaunch + " B per call");
+            assertTrue(perLaunch <= 64, perLaunch + " B per launch");
+        }
     }
 }
