@@ -47,23 +47,26 @@ final class JavaSession implements AutoCloseable {
      */
     Result eval(String code) {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(captured, true, StandardCharsets.UTF_8);
         PrintStream original = System.out;
-        String value = null;
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        String[] value = {null};
+        System.setOut(out);
         try {
-            String remaining = code;
-            while (!remaining.isBlank()) {
-                SourceCodeAnalysis.CompletionInfo info = shell.sourceCodeAnalysis().analyzeCompletion(remaining);
-                switch (info.completeness()) {
-                    case COMPLETE, COMPLETE_WITH_SEMI -> value = evalSnippet(info.source());
-                    case EMPTY -> {
-                        // only comments left
+            withScalaConsole(out, () -> {
+                String remaining = code;
+                while (!remaining.isBlank()) {
+                    SourceCodeAnalysis.CompletionInfo info = shell.sourceCodeAnalysis().analyzeCompletion(remaining);
+                    switch (info.completeness()) {
+                        case COMPLETE, COMPLETE_WITH_SEMI -> value[0] = evalSnippet(info.source());
+                        case EMPTY -> {
+                            // only comments left
+                        }
+                        default -> throw new CellFailure("incomplete code (" + info.completeness() + "):\n"
+                                + remaining.strip());
                     }
-                    default -> throw new CellFailure("incomplete code (" + info.completeness() + "):\n"
-                            + remaining.strip());
+                    remaining = info.remaining();
                 }
-                remaining = info.remaining();
-            }
+            });
         } catch (CellFailure e) {
             System.out.flush();
             String printed = captured.toString(StandardCharsets.UTF_8);
@@ -72,7 +75,25 @@ final class JavaSession implements AutoCloseable {
         } finally {
             System.setOut(original);
         }
-        return new Result(captured.toString(StandardCharsets.UTF_8), value);
+        return new Result(captured.toString(StandardCharsets.UTF_8), value[0]);
+    }
+
+    /**
+     * Runs {@code body} with Scala's {@code Console.out} also pointing at {@code out}: Spark's {@code Dataset.show()}
+     * prints there, and Scala fixed that stream when it first loaded. Snippets run on a thread JShell starts, which
+     * inherits the setting.
+     */
+    private static void withScalaConsole(PrintStream out, Runnable body) {
+        try {
+            Class.forName("scala.Console");
+        } catch (ClassNotFoundException e) {
+            body.run();
+            return;
+        }
+        scala.Console.withOut(out, () -> {
+            body.run();
+            return scala.runtime.BoxedUnit.UNIT;
+        });
     }
 
     /** Evaluates one snippet; returns its value when it is an expression with one. */

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Runs every notebook under {@code notebooks/}: one test per Jupyter notebook (all code cells, in order, in JShell on
- * this classpath). With {@code -Ddeepgemm4j.notebooks.update=true} each run's outputs are written back into the
- * notebook.
+ * this classpath) and one per Zeppelin note (against a local SparkSession). With
+ * {@code -Ddeepgemm4j.notebooks.update=true} each run's outputs are written back into the file.
  */
 class NotebooksIT {
 
@@ -35,5 +35,12 @@ class NotebooksIT {
         NotebookRunner runner = new NotebookRunner(ProjectDependencies.load(ROOT), UPDATE);
         return notebooks.stream().map(nb -> DynamicTest.dynamicTest(ROOT.relativize(nb).toString(),
                 nb.toUri(), () -> runner.runJupyter(nb)));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> zeppelinNotes() throws IOException {
+        ZeppelinRunner runner = new ZeppelinRunner(ProjectDependencies.load(ROOT), UPDATE);
+        return files(".zpln").stream().map(note -> DynamicTest.dynamicTest(ROOT.relativize(note).toString(),
+                note.toUri(), () -> runner.run(note)));
     }
 }
