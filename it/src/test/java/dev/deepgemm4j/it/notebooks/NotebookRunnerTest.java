@@ -96,9 +96,11 @@ class NotebookRunnerTest {
     }
 
     @Test
-    void unknownMagicAndMissingJarFail() throws IOException {
+    void unknownMagicMissingJarAndOtherVersionFail() throws IOException {
         assertContains("magic %load is not supported", failure(notebook("%load setup.jsh")).getMessage());
         assertContains("matches no file", failure(notebook("%jars lib/*.jar")).getMessage());
+        assertContains("the build makes deepgemm4j-kernels-" + dependencies.version() + ".jar",
+                failure(notebook("%jars /opt/deepgemm4j-kernels-0.0.9.jar")).getMessage());
     }
 
     @Test

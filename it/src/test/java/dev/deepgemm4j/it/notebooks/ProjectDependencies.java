@@ -95,14 +95,19 @@ final class ProjectDependencies {
 
     /**
      * The files a {@code %jars}/{@code %classpath} entry adds. An entry naming a reactor module's jar or classes
-     * folder (e.g. {@code kernels/target/deepgemm4j-kernels-*.jar}) maps to that module, already on the classpath,
-     * and adds nothing; any other entry (a glob, relative to the notebook's folder) must match existing files.
+     * folder (e.g. {@code kernels/target/deepgemm4j-kernels-*.jar}; a jar named without a glob must carry the
+     * reactor's version) maps to that module, already on the classpath, and adds nothing; any other entry (a glob, relative to the notebook's folder) must match existing files.
      *
-     * @throws IllegalArgumentException if the entry names a missing module or matches no file
+     * @throws IllegalArgumentException if the entry names a missing module, another version, or matches no file
      */
     List<Path> resolveClasspathEntry(String entry, Path notebookDir) throws IOException {
         String reactorModule = reactorModuleNamedBy(entry);
         if (reactorModule != null) {
+            String file = Path.of(entry).getFileName().toString();
+            String jar = reactorModule + "-" + version + ".jar";
+            if (file.endsWith(".jar") && !file.contains("*") && !file.equals(jar)) {
+                throw new IllegalArgumentException(entry + ": the build makes " + jar);
+            }
             checkModuleOnClasspath(reactorModule, entry);
             return List.of();
         }
