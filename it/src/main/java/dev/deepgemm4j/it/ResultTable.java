@@ -89,8 +89,9 @@ final class ResultTable {
     /** The host-overhead section. */
     static String overhead(HostOverhead.Result o) {
         String goal = String.format(Locale.ROOT, " (goal ≤ %.0f µs)", HostOverhead.GOAL_US);
-        return "host launch overhead, " + o.op() + ", " + o.calls() + " back-to-back calls: "
-                + number(o.enqueueUs()) + " µs/call to enqueue" + goal + ", " + number(o.completedUs())
+        return "host launch overhead, " + o.op() + ", " + o.calls() + " calls: "
+                + number(o.enqueueUs()) + " µs/call to enqueue (median batch of " + HostOverhead.BATCH + ")" + goal
+                + ", " + number(o.completedUs())
                 + " µs/call until done; graph replay " + number(o.graphReplayUs()) + " µs/call"
                 + (o.note() == null ? "" : "; " + o.note());
     }
