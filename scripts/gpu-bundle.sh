@@ -41,7 +41,7 @@ rm "$natives"
 jar --create --file "${natives%.jar}-driveronly.jar" --manifest "$WORK/natives/META-INF/MANIFEST.MF" \
     -C "$WORK/natives" lib
 
-for module in kernels it; do
+for module in kernels djl-engine-ext it; do
     jar --create --file "$BUNDLE/tests/$module-tests.jar" -C "$module/target/test-classes" .
 done
 

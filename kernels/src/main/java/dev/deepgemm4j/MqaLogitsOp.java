@@ -96,8 +96,8 @@ final class MqaLogitsOp {
         long width = compressed ? maxSeqlenK : sKv;
         long rows = Checks.align(s, TILE_QH / h);
         long rowStride = Checks.align(width + BLOCK_KV, ROW_ALIGN);
-        Tensor logits = backend.allocate(DType.FP32, new long[] {rows, rowStride}, new long[] {rowStride, 1},
-                q.location()).narrow(0, 0, s).narrow(1, 0, width);
+        Tensor logits = owningView(backend.allocate(DType.FP32, new long[] {rows, rowStride},
+                new long[] {rowStride, 1}, q.location()), s, width);
         if (s > 0) {
             backend.fp8MqaLogits(q, kv, weights, ks, ke, logits, clean, maxSeqlenK);
         }
@@ -214,8 +214,8 @@ final class MqaLogitsOp {
 
         Backend backend = Backends.forTensor("q", q);
         long rowStride = Checks.align(maxContextLen, ROW_ALIGN);
-        Tensor logits = backend.allocate(DType.FP32, new long[] {b * nextN, rowStride}, new long[] {rowStride, 1},
-                q.location()).narrow(1, 0, maxContextLen);
+        Tensor logits = owningView(backend.allocate(DType.FP32, new long[] {b * nextN, rowStride},
+                new long[] {rowStride, 1}, q.location()), b * nextN, maxContextLen);
         if (b > 0) {
             backend.fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta, logits, clean);
         }
@@ -321,5 +321,11 @@ final class MqaLogitsOp {
             throw Checks.fail(arg, "must be contiguous, got shape " + Arrays.toString(t.shape()) + " with strides "
                     + Arrays.toString(t.strides()));
         }
+    }
+
+    /** The [rows, cols] corner of a padded buffer, as a view that frees the whole buffer when closed. */
+    private static Tensor owningView(Tensor padded, long rows, long cols) {
+        return Tensor.wrap(padded.storage(), padded.dtype(), new long[] {rows, cols}, padded.strides(), padded.offset(),
+                true);
     }
 }

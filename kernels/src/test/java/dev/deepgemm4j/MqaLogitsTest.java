@@ -166,6 +166,15 @@ class MqaLogitsTest {
     }
 
     @Test
+    void closingTheLogitsFreesThePaddedBuffer() {
+        Problem p = Problem.random(new SplittableRandom(9), 5, 100, 32, 32);
+        Tensor logits = p.run(true, 0);
+        assertFalse(logits.storage().isClosed());
+        logits.close();
+        assertTrue(logits.storage().isClosed());
+    }
+
+    @Test
     void repeatedRunsAreBitwiseIdentical() {
         Problem p = Problem.random(new SplittableRandom(5), S, S_KV, 32, 64);
         assertArrayEquals(p.run(true, 0).toFloatArray(), p.run(true, 0).toFloatArray());

@@ -1,0 +1,85 @@
+package dev.deepgemm4j.heuristics;
+
+import dev.deepgemm4j.jit.CudaSources;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Launch geometry of the MQA logits kernels ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
+ * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}); none uses dynamic shared memory.
+ */
+public final class MqaLogitsHeuristic {
+
+    /** Heads the API accepts (SM90 DeepGEMM: 32 or 64). */
+    public static final List<Integer> HEADS = List.of(32, 64);
+    /** Head dims the API accepts. */
+    public static final List<Integer> HEAD_DIMS = List.of(32, 64, 128);
+    /** KV positions (threads) per logits CTA. */
+    static final int TILE_KV = 256;
+    /** Clean pass: threads and columns per thread. */
+    static final int CLEAN_THREADS = 256;
+    static final int CLEAN_COLS_PER_THREAD = 4;
+    /** The metadata kernel runs one warp. */
+    static final int METADATA_THREADS = 32;
+
+    private MqaLogitsHeuristic() {
+    }
+
+    /** Plain logits [sQ, cols]: grid (sQ, ceil(cols/256), 1), 256 threads. */
+    public static Launch<MqaConfig> plain(long sQ, long cols, int heads, int headDim) {
+        requireHeads(heads, headDim);
+        MqaConfig config = new MqaConfig(false, heads, headDim, TILE_KV);
+        return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(sQ, 1), LaunchGeometry.blocks(cols,
+                TILE_KV), 1, TILE_KV, 0));
+    }
+
+    /** The clean pass over logits [sQ, cols]: grid (sQ, ceil(cols/1024), 1), 256 threads. */
+    public static Launch<SimpleKernelConfig> clean(long sQ, long cols) {
+        return new Launch<>(cleanConfig(), new LaunchGeometry(LaunchGeometry.blocks(sQ, 1),
+                LaunchGeometry.blocks(cols, (long) CLEAN_THREADS * CLEAN_COLS_PER_THREAD), 1, CLEAN_THREADS, 0));
+    }
+
+    /** Paged logits [batch·next_n, maxContextLen]: grid (batch, ceil(maxContextLen/256), 1), 256 threads. */
+    public static Launch<MqaConfig> paged(long batch, long maxContextLen, int heads, int headDim) {
+        requireHeads(heads, headDim);
+        MqaConfig config = new MqaConfig(true, heads, headDim, TILE_KV);
+        return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(batch, 1),
+                LaunchGeometry.blocks(maxContextLen, TILE_KV), 1, TILE_KV, 0));
+    }
+
+    /** The schedule metadata: grid (1, 1, 1), one warp, the CPU reference's rule. */
+    public static Launch<SimpleKernelConfig> metadata() {
+        return new Launch<>(metadataConfig(), new LaunchGeometry(1, 1, 1, METADATA_THREADS, 0));
+    }
+
+    /** Every configuration the methods above can return. */
+    public static List<KernelConfig> allConfigs() {
+        List<KernelConfig> all = new ArrayList<>();
+        for (boolean paged : new boolean[] {false, true}) {
+            for (int h : HEADS) {
+                for (int d : HEAD_DIMS) {
+                    all.add(new MqaConfig(paged, h, d, TILE_KV));
+                }
+            }
+        }
+        all.add(cleanConfig());
+        all.add(metadataConfig());
+        return all;
+    }
+
+    private static SimpleKernelConfig cleanConfig() {
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_COLS_PER_THREAD),
+                CLEAN_THREADS, 0);
+    }
+
+    private static SimpleKernelConfig metadataConfig() {
+        return new SimpleKernelConfig(CudaSources.pagedMqaMetadata(), METADATA_THREADS, 0);
+    }
+
+    private static void requireHeads(int heads, int headDim) {
+        if (!HEADS.contains(heads) || !HEAD_DIMS.contains(headDim)) {
+            throw new IllegalArgumentException("heads must be one of " + HEADS + " and headDim one of " + HEAD_DIMS
+                    + ", got " + heads + " and " + headDim);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package dev.deepgemm4j.jit;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The CUDA kernels of deepgemm4j as ready-to-compile units: each factory bakes its configuration into the source of
+ * one kernel family ({@code src/main/cuda/<family>.cu}, shipped on the classpath) and returns a {@link KernelSource}
+ * defining exactly one {@code extern "C" __global__} function.
+ *
+ * <p>Kernel ABI, common to all kernels: pointers are raw device addresses; {@code u8} = unsigned char (FP8 E4M3
+ * bytes, or raw bytes), {@code u16} = unsigned short (BF16 bits), {@code u32} = unsigned int (UE8M0 words, bit
+ * patterns), {@code i64} = long long (strides, always in elements unless a name ends in {@code _bytes}),
+ * {@code int} = 32-bit. Each factory's javadoc gives the exact parameter order and the launch geometry; the
+ * {@code .cu} file's header comment gives the same list with the memory layout of every argument. The kernels need no
+ * dynamic shared memory and use at most 48 KB of static shared memory, so no launch needs
+ * {@code cuFuncSetAttribute}.
+ *
+ * <p>These are the correctness-first SIMT kernels: FP8 is decoded in software, every output is summed by one thread
+ * in the CPU reference's order (results are bitwise reproducible, and the GEMM and MQA kernels match the CPU
+ * reference bit for bit), and no index read from device memory can make a kernel read or write out of bounds.
+ */
+public final class CudaSources {
+
+    /** KV positions per paged-MQA work unit, as the CPU reference schedules them. */
+    public static final int PAGED_SPLIT_KV = 256;
+    /** Draft tokens that share one paged-MQA query atom, as the CPU reference schedules them. */
+    public static final int PAGED_TOKENS_PER_ATOM = 2;
+    /** Threads of every GEMM kernel. */
+    public static final int GEMM_THREADS = 256;
+
+    private CudaSources() {
+    }
+
+    /**
+     * Dense GEMM {@code D (+)= A·Bᵀ}, family {@code dense_gemm}.
+     *
+     * <p>Parameters: {@code (const u8* a, i64 a_sm, i64 a_sk, const u8* b, i64 b_sn, i64 b_sk, const sf* sfa,
+     * i64 sfa_sm, i64 sfa_sk, const sf* sfb, i64 sfb_sn, i64 sfb_sk, out* d, i64 d_sm, i64 d_sn, int m, int n, int k,
+     * int accumulate)} with {@code sf} = float, or u32 for {@link GemmScales#UE8M0_PER_ROW}, and {@code out} = u16
+     * (BF16) or float. A [m, k], B [n, k], D [m, n]; sfa [m, ceil(k/128)] (u32: [m, ceil(k/512)]); sfb
+     * [ceil(n/128), ceil(k/128)] per block, [n, ceil(k/128)] per row (u32: [n, ceil(k/512)]); accumulate 1 adds to D.
+     *
+     * <p>Launch: grid (ceil(m/blockM), ceil(n/blockN), 1), block ({@value #GEMM_THREADS}), no dynamic shared memory.
+     *
+     * @param blockM rows per CTA: 16, 32, 64 or 128
+     * @param blockN columns per CTA: 16, 32, 64 or 128, with blockM·blockN ≤ 8192
+     * @param scales the scale format
+     * @param bf16Out D holds BF16 (else FP32)
+     */
+    public static KernelSource denseGemm(int blockM, int blockN, GemmScales scales, boolean bf16Out) {
+        return gemm("dense_gemm", "dg_dense_gemm", blockM, blockN, scales, bf16Out, Map.of());
+    }
+
+    /**
+     * M-grouped contiguous GEMM, family {@code grouped_gemm_contiguous}: {@code D[i] = A[i]·B[e(i)]ᵀ} with BF16 D;
+     * rows without an expert are untouched; expert ids and psum ends are checked on the device.
+     *
+     * <p>Parameters: {@code (const u8* a, i64 a_sm, i64 a_sk, const u8* b, i64 b_sg, i64 b_sn, i64 b_sk,
+     * const sf* sfa, i64 sfa_sm, i64 sfa_sk, const sf* sfb, i64 sfb_sg, i64 sfb_sn, i64 sfb_sk, u16* d, i64 d_sm,
+     * i64 d_sn, const int* grouped_layout, int num_groups, int alignment, int m, int n, int k)}. A [m, k],
+     * B [num_groups, n, k], D [m, n]; grouped_layout [m] (index) or [num_groups] end rows (psum); alignment is the
+     * psum segment alignment (ignored by the index layout).
+     *
+     * <p>Launch: grid (ceil(m/blockM), ceil(n/blockN), 1), block ({@value #GEMM_THREADS}), no dynamic shared memory.
+     *
+     * @param psumLayout grouped_layout holds per-expert end rows (else one expert id per row, −1 for padding)
+     */
+    public static KernelSource groupedGemmContiguous(int blockM, int blockN, GemmScales scales, boolean psumLayout) {
+        return gemm("grouped_gemm_contiguous", psumLayout ? "dg_grouped_gemm_psum" : "dg_grouped_gemm_index",
+                blockM, blockN, scales, true, Map.of("DG_PSUM_LAYOUT", psumLayout ? 1L : 0L));
+    }
+
+    /**
+     * M-grouped masked GEMM, family {@code grouped_gemm_masked}: {@code D[g, i] = A[g, i]·B[g]ᵀ} for
+     * {@code i < masked_m[g]} (read on the device), BF16 D, other rows untouched.
+     *
+     * <p>Parameters: {@code (const u8* a, i64 a_sg, i64 a_sm, i64 a_sk, const u8* b, i64 b_sg, i64 b_sn, i64 b_sk,
+     * const sf* sfa, i64 sfa_sg, i64 sfa_sm, i64 sfa_sk, const sf* sfb, i64 sfb_sg, i64 sfb_sn, i64 sfb_sk, u16* d,
+     * i64 d_sg, i64 d_sm, i64 d_sn, const int* masked_m, int max_m, int n, int k)}. A [G, max_m, k], B [G, n, k],
+     * D [G, max_m, n].
+     *
+     * <p>Launch: grid (ceil(max_m/blockM), ceil(n/blockN), G), block ({@value #GEMM_THREADS}), no dynamic shared
+     * memory.
+     */
+    public static KernelSource groupedGemmMasked(int blockM, int blockN, GemmScales scales) {
+        return gemm("grouped_gemm_masked", "dg_grouped_gemm_masked", blockM, blockN, scales, true, Map.of());
+    }
+
+    /**
+     * K-grouped GEMM, family {@code k_grouped_gemm}: {@code D[g] += A_g·B_gᵀ}, FP32 per-token scales, FP32 D.
+     *
+     * <p>Parameters: {@code (const u8* a, const u8* b, const float* sfa, i64 sfa_sm, i64 sfa_sk, const float* sfb,
+     * i64 sfb_sn, i64 sfb_sk, float* d, i64 d_sg, i64 d_sm, i64 d_sn, const int* ks, int num_groups, i64 total_k,
+     * int m, int n)}. a, b flat FP8 buffers of m·total_k and n·total_k values; sfa logical [m, Σ ceil(K_g/128)], sfb
+     * [n, Σ ceil(K_g/128)]; D [num_groups, m, n]; ks [num_groups] on the device.
+     *
+     * <p>Launch: grid (ceil(m/blockM), ceil(n/blockN), num_groups), block ({@value #GEMM_THREADS}), no dynamic
+     * shared memory.
+     *
+     * @param mnMajor a is [ΣK, m] and b [ΣK, n] with tokens as rows ("tn"); else group blocks [m, K_g] and [n, K_g]
+     *     are packed end to end ("nt")
+     */
+    public static KernelSource kGroupedGemm(int blockM, int blockN, boolean mnMajor) {
+        return gemm("k_grouped_gemm", mnMajor ? "dg_k_grouped_gemm_tn" : "dg_k_grouped_gemm_nt", blockM, blockN,
+                GemmScales.FP32_PER_ROW_B, false, Map.of("DG_MN_MAJOR", mnMajor ? 1L : 0L));
+    }
+
+    /**
+     * Plain MQA logits, family {@code mqa_logits}: logits of query row i at KV rows j in [ks[i], ke[i]); other
+     * positions untouched.
+     *
+     * <p>Parameters: {@code (const u8* q, i64 q_ss, i64 q_sh, const u8* kv, i64 kv_ss, const float* kv_sf,
+     * i64 kv_sf_s, const float* weights, i64 w_ss, const int* ks, const int* ke, float* logits, i64 l_ss, int s_q,
+     * int s_kv, int cols, int compressed)}. q [s_q, H, D], kv [s_kv, D], kv_sf [s_kv], weights [s_q, H] (innermost
+     * dimensions contiguous), logits [s_q, cols]; cols = s_kv, or max_seqlen_k with compressed = 1 (column c is KV
+     * row ks[i] + c).
+     *
+     * <p>Launch: grid (s_q, ceil(cols/tileKv), 1), block (tileKv), no dynamic shared memory.
+     *
+     * @param heads H, 1 to 64
+     * @param headDim D, a multiple of 16 up to 128
+     * @param tileKv KV positions (= threads) per CTA, a multiple of 32 up to 1024
+     */
+    public static KernelSource mqaLogits(int heads, int headDim, int tileKv) {
+        return SourceAssembler.classpath().assemble("mqa_logits", "dg_mqa_logits_h" + heads + "_d" + headDim
+                + "_t" + tileKv, mqaConstants(heads, headDim, tileKv));
+    }
+
+    /**
+     * The clean pass of the plain MQA logits, family {@code mqa_logits_clean}: −inf at every column outside
+     * [ks[i], ke[i]).
+     *
+     * <p>Parameters: {@code (const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int cols)}.
+     *
+     * <p>Launch: grid (s_q, ceil(cols/(threads·colsPerThread)), 1), block (threads), no dynamic shared memory.
+     */
+    public static KernelSource mqaLogitsClean(int threads, int colsPerThread) {
+        requireThreads(threads);
+        require(colsPerThread >= 1 && colsPerThread <= 16, "colsPerThread must be in [1, 16], got " + colsPerThread);
+        return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
+                + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+    }
+
+    /**
+     * Paged MQA logits, family {@code paged_mqa_logits}: every position p &lt; max_context_len of every row
+     * (b, t); visible positions (p &lt; context_lens[b, t]) get their logit (NaN if the block table points outside
+     * the cache), invisible ones −inf when clean, else stay untouched.
+     *
+     * <p>Parameters: {@code (const u8* q, i64 q_sb, i64 q_st, i64 q_sh, const u8* kv_cache, i64 block_bytes,
+     * int num_blocks, const float* weights, i64 w_sr, const int* context_lens, i64 cl_sb, const int* block_table,
+     * i64 bt_sb, int max_blocks, float* logits, i64 l_sr, int batch, int max_context_len, int next_n, int block_kv,
+     * int clean)}. q [batch, next_n, H, D]; kv_cache blocks of block_kv·D FP8 bytes then block_kv FP32 scales,
+     * block_bytes apart; weights [batch·next_n, H]; context_lens [batch, next_n]; block_table [batch, max_blocks];
+     * logits [batch·next_n, max_context_len].
+     *
+     * <p>Launch: grid (batch, ceil(max_context_len/tileKv), 1), block (tileKv), no dynamic shared memory. The grid
+     * covers every output position, so the kernel takes no schedule.
+     */
+    public static KernelSource pagedMqaLogits(int heads, int headDim, int tileKv) {
+        return SourceAssembler.classpath().assemble("paged_mqa_logits", "dg_paged_mqa_logits_h" + heads + "_d"
+                + headDim + "_t" + tileKv, mqaConstants(heads, headDim, tileKv));
+    }
+
+    /** {@link #pagedMqaMetadata(int, int, boolean)} with the CPU reference's schedule (256, 2, extra units last). */
+    public static KernelSource pagedMqaMetadata() {
+        return pagedMqaMetadata(PAGED_SPLIT_KV, PAGED_TOKENS_PER_ATOM, false);
+    }
+
+    /**
+     * Paged MQA scheduling metadata, family {@code paged_mqa_metadata} (the rule is in the {@code .cu} header).
+     *
+     * <p>Parameters: {@code (const int* context_lens, i64 cl_sb, int batch, int next_n, int* out, int num_sms)};
+     * out [num_sms + 1, 2] row-major.
+     *
+     * <p>Launch: grid (1, 1, 1), block (32), no dynamic shared memory.
+     *
+     * @param splitKv KV positions per work unit
+     * @param tokensPerAtom draft tokens per query atom
+     * @param extraToFirst the T mod num_sms SMs that get one more unit are the first (else the last) ones
+     */
+    public static KernelSource pagedMqaMetadata(int splitKv, int tokensPerAtom, boolean extraToFirst) {
+        require(splitKv >= 1, "splitKv must be positive, got " + splitKv);
+        require(tokensPerAtom >= 1, "tokensPerAtom must be positive, got " + tokensPerAtom);
+        return SourceAssembler.classpath().assemble("paged_mqa_metadata", "dg_paged_mqa_metadata_s" + splitKv + "_a"
+                + tokensPerAtom + (extraToFirst ? "_first" : "_last"), constants("DG_SPLIT_KV", splitKv,
+                "DG_TOKENS_PER_ATOM", tokensPerAtom, "DG_EXTRA_FIRST", extraToFirst ? 1 : 0));
+    }
+
+    /**
+     * FP8 quantisation with one FP32 scale per granRows × granCols block, family {@code cast_to_fp8}.
+     *
+     * <p>Parameters: {@code (const in* x, i64 x_sb, i64 x_sr, i64 x_sc, u8* data, i64 d_sb, i64 d_sr, i64 d_sc,
+     * float* scales, i64 s_sb, i64 s_sr, i64 s_sc, int rows, int cols)} with {@code in} = u16 (BF16) or float;
+     * x and data [batch, rows, cols], scales [batch, ceil(rows/granRows), ceil(cols/granCols)].
+     *
+     * <p>Launch: grid (ceil(rows/granRows)·ceil(cols/granCols), 1, batch), block (threads), no dynamic shared memory.
+     */
+    public static KernelSource castToFp8(int granRows, int granCols, boolean bf16Input, boolean ue8m0, int threads) {
+        require(granRows >= 1 && granCols >= 1 && (long) granRows * granCols <= 1 << 20,
+                "granularity must be positive with at most 2^20 elements per block, got " + granRows + "x" + granCols);
+        requireThreads(threads);
+        return SourceAssembler.classpath().assemble("cast_to_fp8", "dg_cast_to_fp8_" + granRows + "x" + granCols
+                + (bf16Input ? "_bf16" : "_f32") + (ue8m0 ? "_ue8m0" : "") + "_t" + threads,
+                constants("DG_GRAN_ROWS", granRows, "DG_GRAN_COLS", granCols, "DG_IN_BF16", bf16Input ? 1 : 0,
+                        "DG_UE8M0", ue8m0 ? 1 : 0, "DG_THREADS", threads));
+    }
+
+    /**
+     * Strided copy of a rank ≤ 3 tensor, family {@code strided_copy}.
+     *
+     * <p>Parameters: {@code (const e* src, i64 s0, i64 s1, i64 s2, e* dst, i64 t0, i64 t1, i64 t2, i64 n0, i64 n1,
+     * i64 n2)} with {@code e} = u8, u16 or u32 by elementBytes.
+     *
+     * <p>Launch: grid (any x ≥ 1; grid-stride loop), block (threads), no dynamic shared memory.
+     */
+    public static KernelSource stridedCopy(int elementBytes, int threads) {
+        return elementwise("strided_copy", elementBytes, threads);
+    }
+
+    /**
+     * Fill of a rank ≤ 3 tensor with one bit pattern, family {@code fill}.
+     *
+     * <p>Parameters: {@code (e* dst, i64 t0, i64 t1, i64 t2, i64 n0, i64 n1, i64 n2, u32 bits)}; the low
+     * elementBytes bytes of bits are stored.
+     *
+     * <p>Launch: grid (any x ≥ 1; grid-stride loop), block (threads), no dynamic shared memory.
+     */
+    public static KernelSource fill(int elementBytes, int threads) {
+        return elementwise("fill", elementBytes, threads);
+    }
+
+    /**
+     * UE8M0 packing of FP32 power-of-two scales, family {@code pack_ue8m0}.
+     *
+     * <p>Parameters: {@code (const float* sf, i64 s0, i64 s1, i64 s2, u32* out, i64 t0, i64 t1, i64 t2, i64 groups,
+     * i64 mn, int sfk)}; sf [groups, mn, sfk], out [groups, mn, ceil(sfk/4)].
+     *
+     * <p>Launch: grid (any x ≥ 1; grid-stride loop), block (threads), no dynamic shared memory.
+     */
+    public static KernelSource packUe8m0(int threads) {
+        requireThreads(threads);
+        return SourceAssembler.classpath().assemble("pack_ue8m0", "dg_pack_ue8m0_t" + threads,
+                constants("DG_THREADS", threads));
+    }
+
+    private static KernelSource gemm(String family, String baseName, int blockM, int blockN, GemmScales scales,
+            boolean bf16Out, Map<String, Long> extra) {
+        require(blockM % 16 == 0 && blockM >= 16 && blockM <= 128, "blockM must be 16, 32, ..., 128, got " + blockM);
+        require(blockN % 16 == 0 && blockN >= 16 && 128 % blockN == 0, "blockN must be 16, 32, 64 or 128, got "
+                + blockN);
+        require(blockM * blockN <= 8192, "blockM·blockN must be at most 8192 (registers), got " + blockM + "x"
+                + blockN);
+        Map<String, Long> c = constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_SCALES", scales.code(),
+                "DG_OUT_BF16", bf16Out ? 1 : 0);
+        c.putAll(extra);
+        String name = baseName + "_m" + blockM + "n" + blockN + "_" + scales.tag() + (bf16Out ? "_bf16" : "_f32");
+        return SourceAssembler.classpath().assemble(family, name, c);
+    }
+
+    private static Map<String, Long> mqaConstants(int heads, int headDim, int tileKv) {
+        require(heads >= 1 && heads <= 64, "heads must be in [1, 64], got " + heads);
+        require(headDim % 16 == 0 && headDim >= 16 && headDim <= 128, "headDim must be a multiple of 16 up to 128,"
+                + " got " + headDim);
+        requireThreads(tileKv);
+        return constants("DG_HEADS", heads, "DG_HEAD_DIM", headDim, "DG_TILE_KV", tileKv);
+    }
+
+    private static KernelSource elementwise(String family, int elementBytes, int threads) {
+        require(elementBytes == 1 || elementBytes == 2 || elementBytes == 4, "elementBytes must be 1, 2 or 4, got "
+                + elementBytes);
+        requireThreads(threads);
+        return SourceAssembler.classpath().assemble(family, "dg_" + family + "_e" + elementBytes + "_t" + threads,
+                constants("DG_ELEM_BYTES", elementBytes, "DG_THREADS", threads));
+    }
+
+    private static void requireThreads(int threads) {
+        require(threads >= 32 && threads <= 1024 && threads % 32 == 0, "threads must be a multiple of 32 in [32, 1024],"
+                + " got " + threads);
+    }
+
+    private static Map<String, Long> constants(Object... nameValue) {
+        Map<String, Long> c = new LinkedHashMap<>();
+        for (int i = 0; i < nameValue.length; i += 2) {
+            c.put((String) nameValue[i], ((Number) nameValue[i + 1]).longValue());
+        }
+        return c;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
