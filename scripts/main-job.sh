@@ -2,12 +2,12 @@
 # The main job: builds the library and runs dev.deepgemm4j.spark.job.MainJob, which scores a generated token set
 # through a generated MoE layer on Spark in local mode (GPU when present), writes Parquet and prints throughput.
 # Arguments go to the job: [--tokens N] [--experts E] [--hidden D] [--intermediate F] [--top-k K]
-# [--batch-tokens B] [--partitions P] [--master M] [--out DIR] [--seed S].
+# [--batch-tokens B] [--partitions P] [--master M] [--out DIR] [--seed S] [--jit-precompile auto|true|false].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/java25.sh
 use_java25
-mvn -B -ntp -q -pl spark-udf -am package -Dmaven.test.skip=true
+mvn -B -ntp -q -Dstyle.color=never -pl spark-udf -am package -Dmaven.test.skip=true
 # Spark 4.2's own JVM flags for a modern JDK (see spark-udf/pom.xml), plus native access for the FFM backends.
 SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1} exec java --enable-native-access=ALL-UNNAMED -Xss8m \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \

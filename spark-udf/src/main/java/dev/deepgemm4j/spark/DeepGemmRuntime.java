@@ -38,16 +38,20 @@ public final class DeepGemmRuntime {
     private static final AtomicInteger INITIALIZATIONS = new AtomicInteger();
     private static volatile DeepGemmRuntime current;
 
+    private final DeepGemmConf conf;
     private final Location location;
     private final Semaphore permits;
     private final int concurrentTasks;
     private final Consumer<RuntimeEvent> events;
     private final Map<ResidentKey, CompletableFuture<AutoCloseable>> resident = new ConcurrentHashMap<>();
     private final AtomicLong weightLoads = new AtomicLong();
+    private final Map<String, CompletableFuture<Integer>> preparedKernels = new ConcurrentHashMap<>();
+    private volatile boolean jitInUse;
 
-    private DeepGemmRuntime(Location location, int concurrentTasks, Consumer<RuntimeEvent> events) {
+    private DeepGemmRuntime(DeepGemmConf conf, Location location, Consumer<RuntimeEvent> events) {
+        this.conf = conf;
         this.location = location;
-        this.concurrentTasks = concurrentTasks;
+        this.concurrentTasks = conf.concurrentGpuTasks();
         this.permits = new Semaphore(concurrentTasks, true);
         this.events = events;
     }
@@ -96,7 +100,11 @@ public final class DeepGemmRuntime {
     private static DeepGemmRuntime start(DeepGemmConf conf, List<String> gpuAddresses,
             Consumer<RuntimeEvent> events) {
         Location location = pickDevice(conf, gpuAddresses);
-        DeepGemmRuntime r = new DeepGemmRuntime(location, conf.concurrentGpuTasks(), events);
+        DeepGemmRuntime r = new DeepGemmRuntime(conf, location, events);
+        if (!location.isHost()) {
+            // The GPU backend compiles through this JVM's JIT: give it the configured cache and compiler first.
+            r.jitInUse = JitSetup.cache(conf, executorId()) != null;
+        }
         int n = INITIALIZATIONS.incrementAndGet();
         LOG.info("deepgemm4j runtime #{} on {} (executor {}, {} concurrent task(s))", n, location, executorId(),
                 conf.concurrentGpuTasks());
@@ -138,6 +146,11 @@ public final class DeepGemmRuntime {
                 return fixed;
             }
         }
+    }
+
+    /** Whether a tensor can be allocated at {@code location} in this JVM. */
+    static boolean gpuUsable(Location location) {
+        return probe(location) == null;
     }
 
     /** Null when a tensor can be allocated at {@code location}, else why not. */
@@ -194,6 +207,43 @@ public final class DeepGemmRuntime {
         } finally {
             permits.release();
         }
+    }
+
+    /**
+     * Seeds this JVM's kernel cache with {@code bundle}'s kernels and loads them, once per bundle (later calls wait
+     * for the first). Nothing happens where no CUDA compiler runs (the cache cannot be opened).
+     *
+     * @return the number of cache entries this JVM published from the bundle
+     */
+    int prepareKernels(KernelBundle bundle) {
+        CompletableFuture<Integer> mine = new CompletableFuture<>();
+        CompletableFuture<Integer> existing = preparedKernels.putIfAbsent(bundle.id(), mine);
+        if (existing == null) {
+            try {
+                var cache = JitSetup.cache(conf, executorId());
+                int published = cache == null ? 0 : bundle.seed(cache);
+                if (cache != null) {
+                    jitInUse = true;
+                }
+                LOG.info("deepgemm4j: seeded {} of {} shipped kernel(s) into the kernel cache", published,
+                        bundle.entries().size());
+                mine.complete(published);
+            } catch (RuntimeException | Error e) {
+                preparedKernels.remove(bundle.id(), mine);
+                mine.completeExceptionally(e);
+            }
+            existing = mine;
+        }
+        try {
+            return existing.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+    }
+
+    /** Kernel compiles and cache hits of this JVM not counted yet: {compiles, hits} (zeros when no JIT is used). */
+    long[] drainJitCounts() {
+        return jitInUse ? JitSetup.drain(JitSetup.cache(conf, executorId())) : new long[2];
     }
 
     /** The MoE model of {@code ref}, resident on this executor's device. */

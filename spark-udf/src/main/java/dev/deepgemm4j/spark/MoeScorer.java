@@ -3,6 +3,8 @@ package dev.deepgemm4j.spark;
 import dev.deepgemm4j.DeepGemmArgumentException;
 import dev.deepgemm4j.spark.MoeLayer.ExpertLayout;
 import java.io.Serializable;
+import java.lang.reflect.Array;
+import java.util.AbstractList;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +12,18 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.stream.IntStream;
+import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.Location;
+import dev.deepgemm4j.jit.Jit;
+import dev.deepgemm4j.jit.JitCache;
+import dev.deepgemm4j.jit.KernelSource;
+import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -23,6 +36,7 @@ import org.apache.spark.sql.types.IntegerType;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Scores a column of hidden states through a Mixture-of-Experts layer ({@link MoeModel}) in a Spark batch job, in
@@ -44,6 +58,11 @@ import org.apache.spark.util.LongAccumulator;
  * the model is loaded once per executor; otherwise the CPU backend, same results). A token's output does not depend
  * on its batch.
  *
+ * <p><b>Kernels.</b> On a GPU the batches run JIT-compiled kernels. {@link #transform} lists the kernel
+ * configurations this job's shapes can need and, per {@link DeepGemmConf#JIT_PRECOMPILE}, compiles them on the driver
+ * and broadcasts them; each executor seeds its kernel cache with them once. {@link #totals()} counts the compiles and
+ * cache hits of the driver and the executors.
+ *
  * <p><b>Routing.</b> From the routing column (each token's expert ids and combine weights; any number of experts per
  * token), or, when no routing column is set, top-{@link #setTopK k} of the softmax of the model's router logits,
  * renormalised.
@@ -58,6 +77,8 @@ import org.apache.spark.util.LongAccumulator;
  * {@link DeepGemmArgumentException} naming the column and the row.
  */
 public final class MoeScorer implements Serializable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MoeScorer.class);
 
     /** Schema of the metrics column. */
     public static final StructType METRICS_TYPE = new StructType()
@@ -212,30 +233,72 @@ public final class MoeScorer implements Serializable {
     public Dataset<Row> transform(Dataset<?> dataset) {
         Dataset<Row> rows = dataset.toDF();
         StructType outSchema = transformSchema(rows.schema());
-        lastRun = new Accumulators(rows.sparkSession().sparkContext().longAccumulator("deepgemm4j.tokens"),
-                rows.sparkSession().sparkContext().longAccumulator("deepgemm4j.batches"),
-                rows.sparkSession().sparkContext().longAccumulator("deepgemm4j.batchNanos"));
+        SparkContext sc = rows.sparkSession().sparkContext();
+        lastRun = new Accumulators(sc.longAccumulator("deepgemm4j.tokens"), sc.longAccumulator("deepgemm4j.batches"),
+                sc.longAccumulator("deepgemm4j.batchNanos"), sc.longAccumulator("deepgemm4j.jit.compiles"),
+                sc.longAccumulator("deepgemm4j.jit.cacheHits"));
+        Broadcast<KernelBundle> kernels = precompile(sc, lastRun);
         ScorePartition fn = new ScorePartition(this, rows.schema().fieldIndex(inputCol),
-                routingCol == null ? -1 : rows.schema().fieldIndex(routingCol), lastRun);
+                routingCol == null ? -1 : rows.schema().fieldIndex(routingCol), lastRun, kernels);
         return rows.mapPartitions(fn, Encoders.row(outSchema));
+    }
+
+    /**
+     * Compiles on the driver the kernels this job's shapes need (per {@link DeepGemmConf#JIT_PRECOMPILE}), counting
+     * the compiles and hits in {@code acc}; returns them broadcast to the executors, or null when nothing is shipped.
+     */
+    private Broadcast<KernelBundle> precompile(SparkContext sc, Accumulators acc) {
+        DeepGemmConf conf = DeepGemmConf.from(sc.getConf());
+        boolean wanted = switch (conf.jitPrecompile()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> sc.getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0
+                    || conf.device().startsWith("cuda") || DeepGemmRuntime.gpuUsable(Location.cuda(0));
+        };
+        JitCache cache = wanted ? JitSetup.cache(conf, "driver") : null;
+        if (cache == null) {
+            return null;
+        }
+        long[] shape = WeightFile.shapes(model.uri()).get("w13");
+        if (shape == null || shape.length != 3) {
+            throw new IllegalArgumentException("model " + model + " has no [E, 2F, D] tensor 'w13'");
+        }
+        int experts = (int) shape[0];
+        List<KernelSource> sources = KernelPlan.moeScorer(experts, (int) shape[2], (int) (shape[1] / 2), batchTokens,
+                routingCol == null ? topK : experts, layout, DeepGemm.getMkAlignmentForContiguousLayout(),
+                conf.jitNumSms());
+        String[] cc = conf.jitComputeCapability().strip().split("\\.");
+        String arch = Jit.targetArch(Integer.parseInt(cc[0]), Integer.parseInt(cc[1]));
+        JitSetup.drain(cache); // earlier work of this JVM belongs to earlier jobs
+        KernelBundle bundle = KernelBundle.compile(cache, sources, arch);
+        long[] counts = JitSetup.drain(cache);
+        acc.compiles.add(counts[0]);
+        acc.cacheHits.add(counts[1]);
+        LOG.info("deepgemm4j: {} kernel(s) for {} ready on the driver ({} compiled, {} cache hits)",
+                bundle.entries().size(), arch, counts[0], counts[1]);
+        return conf.jitShip() ? JavaSparkContext.fromSparkContext(sc).broadcast(bundle) : null;
     }
 
     /** Totals of the last {@link #transform} so far. */
     public ScoringTotals totals() {
         if (lastRun == null) {
-            return new ScoringTotals(0, 0, 0);
+            return new ScoringTotals(0, 0, 0, 0, 0);
         }
-        return new ScoringTotals(lastRun.tokens.value(), lastRun.batches.value(), lastRun.batchNanos.value() / 1e9);
+        return new ScoringTotals(lastRun.tokens.value(), lastRun.batches.value(), lastRun.batchNanos.value() / 1e9,
+                lastRun.compiles.value(), lastRun.cacheHits.value());
     }
 
     /**
-     * What a transform did, summed over its tasks.
+     * What a transform did, summed over its tasks (and, for the kernels, the driver).
      *
      * @param tokens tokens scored
      * @param batches batches (grouped-GEMM pairs) run
      * @param batchSeconds time spent scoring batches, summed over tasks (device work and host preparation)
+     * @param kernelCompiles kernels compiled for the job, on the driver and the executors
+     * @param kernelCacheHits kernel requests served from a kernel cache (memory or disk)
      */
-    public record ScoringTotals(long tokens, long batches, double batchSeconds) {
+    public record ScoringTotals(long tokens, long batches, double batchSeconds, long kernelCompiles,
+            long kernelCacheHits) {
     }
 
     private static DataType type(StructType schema, String column, String role) {
@@ -251,9 +314,9 @@ public final class MoeScorer implements Serializable {
      */
     static List<?> values(Object array) {
         return switch (array) {
-            case scala.collection.Seq<?> seq -> scala.jdk.javaapi.CollectionConverters.asJava(seq);
+            case scala.collection.Seq<?> seq -> CollectionConverters.asJava(seq);
             case List<?> list -> list;
-            case float[] f -> new java.util.AbstractList<Float>() {
+            case float[] f -> new AbstractList<Float>() {
                 @Override
                 public Float get(int i) {
                     return f[i];
@@ -264,15 +327,19 @@ public final class MoeScorer implements Serializable {
                     return f.length;
                 }
             };
-            case Object other when other.getClass().isArray() -> Arrays.asList(
-                    java.util.stream.IntStream.range(0, java.lang.reflect.Array.getLength(other))
-                            .mapToObj(i -> java.lang.reflect.Array.get(other, i)).toArray());
+            case Object other when other.getClass().isArray() -> IntStream.range(0, Array.getLength(other))
+                    .mapToObj(i -> Array.get(other, i)).toList();
             default -> throw new IllegalArgumentException("not an array value: " + array.getClass().getName());
         };
     }
 
-    private record Accumulators(LongAccumulator tokens, LongAccumulator batches, LongAccumulator batchNanos)
-            implements Serializable {
+    private record Accumulators(LongAccumulator tokens, LongAccumulator batches, LongAccumulator batchNanos,
+            LongAccumulator compiles, LongAccumulator cacheHits) implements Serializable {
+
+        void addJit(long[] counts) {
+            compiles.add(counts[0]);
+            cacheHits.add(counts[1]);
+        }
     }
 
     /** The per-partition work: batches of rows through the executor's resident model. */
@@ -281,12 +348,15 @@ public final class MoeScorer implements Serializable {
         private final int inputIndex;
         private final int routingIndex;
         private final Accumulators acc;
+        private final Broadcast<KernelBundle> kernels;
 
-        ScorePartition(MoeScorer params, int inputIndex, int routingIndex, Accumulators acc) {
+        ScorePartition(MoeScorer params, int inputIndex, int routingIndex, Accumulators acc,
+                Broadcast<KernelBundle> kernels) {
             this.params = params;
             this.inputIndex = inputIndex;
             this.routingIndex = routingIndex;
             this.acc = acc;
+            this.kernels = kernels;
         }
 
         @Override
@@ -317,6 +387,9 @@ public final class MoeScorer implements Serializable {
                 private void scoreNextBatch() {
                     DeepGemmRuntime runtime = DeepGemmRuntime.get();
                     if (layer == null) {
+                        if (kernels != null) {
+                            runtime.prepareKernels(kernels.value());
+                        }
                         layer = new MoeLayer(runtime.model(params.model), params.layout);
                     }
                     List<Row> batch = new ArrayList<>();
@@ -353,6 +426,7 @@ public final class MoeScorer implements Serializable {
                     acc.tokens.add(n);
                     acc.batches.add(1);
                     acc.batchNanos.add(nanos);
+                    acc.addJit(runtime.drainJitCounts());
                     Row metrics = RowFactory.create(partition(), batchIndex++, n, gemmRows, nanos / 1e6,
                             runtime.backend(), DeepGemmRuntime.executorId());
                     int next = 0;

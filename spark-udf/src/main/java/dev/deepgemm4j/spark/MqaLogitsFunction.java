@@ -72,8 +72,6 @@ public final class MqaLogitsFunction extends SqlFunction {
             Tensor ke = place(owned, Tensor.ofInts(new int[] {sKv}, 1), at);
             Tensor logits = DeepGemm.fp8MqaLogits(qd, new Fp8Tensor(keys.data(), keys.scales().view(sKv)), wd, ks, ke,
                     false, 0);
-            // The result is a view of a padded buffer it does not own: free the buffer itself.
-            owned.add(Tensor.wrap(logits.storage(), DType.UINT8, new long[] {0}, new long[] {1}, 0, true));
             return place(owned, logits, Location.HOST).toFloatArray();
         } finally {
             owned.forEach(Tensor::close);

@@ -99,6 +99,32 @@ public final class WeightFile {
         return HexFormat.of().formatHex(sha.digest());
     }
 
+    /** The names and shapes of the tensors at {@code uri}, reading only the headers. */
+    public static Map<String, long[]> shapes(String uri) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(open(uri), COPY_CHUNK))) {
+            if (in.readInt() != MAGIC) {
+                throw new IOException("weights " + uri + ": not a deepgemm4j weight file (bad magic)");
+            }
+            int count = in.readInt();
+            for (int i = 0; i < count; i++) {
+                String name = in.readUTF();
+                DType dtype = DType.valueOf(in.readUTF());
+                long[] shape = new long[in.readInt()];
+                long bytes = dtype.byteSize();
+                for (int d = 0; d < shape.length; d++) {
+                    shape[d] = in.readLong();
+                    bytes *= shape[d];
+                }
+                shapes.put(name, shape);
+                in.skipNBytes(bytes);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("weights " + uri + ": cannot read", e);
+        }
+        return shapes;
+    }
+
     private static Map<String, Tensor> read(InputStream raw, String uri) throws IOException {
         requireLittleEndianHost();
         DataInputStream in = new DataInputStream(new BufferedInputStream(raw, COPY_CHUNK));

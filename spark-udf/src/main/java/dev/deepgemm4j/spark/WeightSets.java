@@ -1,6 +1,12 @@
 package dev.deepgemm4j.spark;
 
+import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.DeepGemmArgumentException;
+import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Tensor;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -40,10 +46,8 @@ public final class WeightSets {
     /**
      * Writes {@code w} (FP32 [N, K], row-major) as a weight set: quantised per 128×128 block.
      */
-    public static void writeGemmWeights(java.nio.file.Path path, float[] w, int n, int k)
-            throws java.io.IOException {
-        try (dev.deepgemm4j.Tensor x = dev.deepgemm4j.Tensor.ofFloats(w, n, k);
-                dev.deepgemm4j.Fp8Tensor q = dev.deepgemm4j.DeepGemm.perBlockCastToFp8(x, false)) {
+    public static void writeGemmWeights(Path path, float[] w, int n, int k) throws IOException {
+        try (Tensor x = Tensor.ofFloats(w, n, k); Fp8Tensor q = DeepGemm.perBlockCastToFp8(x, false)) {
             WeightFile.write(path, Map.of(GemmWeights.DATA, q.data(), GemmWeights.SCALES, q.scales()));
         }
     }
@@ -60,7 +64,7 @@ public final class WeightSets {
         WeightRef lookup(String function, String argument, String name) {
             WeightRef ref = name == null ? null : names.get(name);
             if (ref == null) {
-                throw new dev.deepgemm4j.DeepGemmArgumentException(argument, function + ": no weight set named '"
+                throw new DeepGemmArgumentException(argument, function + ": no weight set named '"
                         + name + "' is registered (WeightSets.register on the driver); known: "
                         + names.keySet());
             }

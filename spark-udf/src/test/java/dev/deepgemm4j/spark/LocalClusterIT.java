@@ -32,6 +32,9 @@ class LocalClusterIT {
 
     private static final int TOKENS = 240;
     private static final int PARTITIONS = 8;
+    /** Whether NVCC is on the PATH, so kernels can be compiled without a GPU. */
+    private static final boolean NVCC = Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+            .anyMatch(d -> Files.isExecutable(Path.of(d.isEmpty() ? "." : d, "nvcc")));
 
     @TempDir
     static Path dir;
@@ -43,7 +46,13 @@ class LocalClusterIT {
         String classPath = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
                 .map(p -> Path.of(p).toAbsolutePath().toString()).collect(Collectors.joining(java.io.File.pathSeparator));
         DeepGemmPlugin.clearEvents();
-        spark = SparkSession.builder()
+        SparkSession.Builder builder = SparkSession.builder();
+        if (NVCC) {
+            // The driver compiles with NVCC into its own cache and ships the kernels; each executor has its own cache.
+            builder.config(DeepGemmConf.JIT_PRECOMPILE, "true").config(DeepGemmConf.JIT_COMPILER, "nvcc")
+                    .config(DeepGemmConf.JIT_CACHE_DIR, dir.resolve("jit-{executor}").toString());
+        }
+        spark = builder
                 .master("local-cluster[2,1,1024]")
                 .appName("deepgemm4j-local-cluster-test")
                 .config("spark.ui.enabled", "false")
@@ -95,7 +104,11 @@ class LocalClusterIT {
                 .setMetricsCol("batch").setBatchTokens(16);
 
         List<Row> first = scorer.transform(frame).collectAsList();
+        MoeScorer.ScoringTotals firstTotals = scorer.totals();
         List<Row> second = scorer.transform(frame).collectAsList();
+        MoeScorer.ScoringTotals secondTotals = scorer.totals();
+        assertEquals(TOKENS, firstTotals.tokens());
+        assertKernelsCompiledOnceForTheCluster(firstTotals, secondTotals);
 
         for (Row row : first) {
             int t = (int) row.getLong(0);
@@ -116,6 +129,40 @@ class LocalClusterIT {
         assertTrue(inits.stream().noneMatch(e -> e.pid() == ProcessHandle.current().pid()));
         assertEquals(Map.of("0", 1L, "1", 1L), countByExecutor(events, RuntimeEvent.Kind.WEIGHT_LOAD,
                 file.toString()), "one load per executor for " + PARTITIONS * 2 + " tasks in two jobs");
+    }
+
+    /**
+     * With NVCC: the driver compiled every kernel key once (its compile log and its cache agree), each executor got
+     * them into its own cache without compiling (no compile log there) and loaded each once from disk; the second
+     * job compiled nothing. Without NVCC nothing is compiled anywhere.
+     */
+    private static void assertKernelsCompiledOnceForTheCluster(MoeScorer.ScoringTotals first,
+            MoeScorer.ScoringTotals second) throws Exception {
+        if (!NVCC) {
+            assertEquals(0, first.kernelCompiles() + second.kernelCompiles());
+            return;
+        }
+        Set<String> driverEntries = entries(dir.resolve("jit-driver"));
+        long n = driverEntries.size();
+        assertTrue(n >= 2, "the quantiser and at least one grouped GEMM: " + driverEntries);
+        List<String> compiles = Files.readAllLines(dir.resolve("jit-driver").resolve("compile.log"));
+        assertEquals(n, compiles.size(), compiles.toString());
+        assertEquals(driverEntries, compiles.stream().map(l -> l.split(" ")[3]).collect(Collectors.toSet()));
+        for (String executor : List.of("0", "1")) {
+            Path root = dir.resolve("jit-" + executor);
+            assertEquals(driverEntries, entries(root), "executor " + executor + " has the driver's kernels");
+            assertTrue(!Files.exists(root.resolve("compile.log")), "executor " + executor + " compiled something");
+        }
+        assertEquals(n, first.kernelCompiles(), "one compile per key for the whole job");
+        assertEquals(2 * n, first.kernelCacheHits(), "each executor loaded each kernel once, from disk");
+        assertEquals(0, second.kernelCompiles());
+        assertEquals(3 * n, second.kernelCacheHits(), "driver and executors: every kernel from memory");
+    }
+
+    private static Set<String> entries(Path cacheRoot) throws Exception {
+        try (var list = Files.list(cacheRoot.resolve("cache"))) {
+            return list.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
     }
 
     @Test
