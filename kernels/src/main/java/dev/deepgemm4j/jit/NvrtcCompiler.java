@@ -40,7 +40,7 @@ public final class NvrtcCompiler implements KernelCompiler {
     @Override
     public List<String> options(String arch) {
         List<String> o = new ArrayList<>(List.of("--gpu-architecture=" + arch, "-std=c++" + config.cppStandard(),
-                "-default-device", "--expt-relaxed-constexpr", "--ptxas-options=-v"));
+                "-default-device", "--ptxas-options=-v"));
         nvrtc.includeDir().ifPresent(dir -> o.add("--include-path=" + dir));
         if (config.withLineinfo()) {
             o.add("-lineinfo");

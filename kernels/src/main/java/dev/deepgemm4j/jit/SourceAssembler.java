@@ -32,6 +32,8 @@ final class SourceAssembler {
     private static final SourceAssembler CLASSPATH = new SourceAssembler(new ClasspathReader());
 
     private final Function<String, String> reader;
+    /** Assembled units by family, name and constants: heuristics ask for a unit on every launch. */
+    private final Map<String, KernelSource> assembled = new ConcurrentHashMap<>();
 
     /** @param reader file name to its text, or null when there is no such file */
     SourceAssembler(Function<String, String> reader) {
@@ -48,6 +50,11 @@ final class SourceAssembler {
      * {@code constants} (in iteration order) defined ahead of the code.
      */
     KernelSource assemble(String family, String kernelName, Map<String, Long> constants) {
+        return assembled.computeIfAbsent(family + '/' + kernelName + '/' + constants,
+                k -> assembleUncached(family, kernelName, constants));
+    }
+
+    private KernelSource assembleUncached(String family, String kernelName, Map<String, Long> constants) {
         StringBuilder code = new StringBuilder(16 * 1024);
         code.append("// deepgemm4j generated unit: ").append(family).append(".cu, kernel ").append(kernelName)
                 .append('\n');

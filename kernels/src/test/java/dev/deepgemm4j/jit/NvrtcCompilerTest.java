@@ -36,8 +36,8 @@ class NvrtcCompilerTest {
         JitConfig config = JitConfig.from(Map.of("DG_JIT_CACHE_DIR", dir.resolve("c").toString(),
                 "DG_JIT_PTXAS_CHECK", "1", "DG_JIT_WITH_LINEINFO", "1", "DG_JIT_CPP_STANDARD", "20")::get);
         NvrtcCompiler compiler = new NvrtcCompiler(config, fakeNvrtc());
-        assertEquals(List.of("--gpu-architecture=sm_90a", "-std=c++20", "-default-device", "--expt-relaxed-constexpr",
-                "--ptxas-options=-v", "--include-path=" + dir.resolve("home/include"), "-lineinfo",
+        assertEquals(List.of("--gpu-architecture=sm_90a", "-std=c++20", "-default-device", "--ptxas-options=-v",
+                "--include-path=" + dir.resolve("home/include"), "-lineinfo",
                 "--ptxas-options=--warn-on-local-memory-usage", "--ptxas-options=--warn-on-spills"),
                 compiler.options("sm_90a"));
         assertTrue(compiler.identity().startsWith("NVRTC13.0 /"), compiler.identity());

@@ -1,0 +1,348 @@
+package dev.deepgemm4j.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deepgemm4j.DType;
+import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.DeepGemmArgumentException;
+import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.Location;
+import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.backend.Backends;
+import dev.deepgemm4j.cuda.FakeCudaLibraries;
+import dev.deepgemm4j.jit.CompiledKernel;
+import dev.deepgemm4j.jit.KernelSource;
+import dev.deepgemm4j.jit.TargetArch;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The CUDA backend's Java path against the fake driver (child JVM, started by {@link FakeDriverBackendTest}): every
+ * backend method, called through the public API on {@code cuda:0} tensors, must launch the kernel the heuristic
+ * names with the grid it computes and the parameters the kernel's source declares, in order. The fake compiler
+ * below derives each kernel's parameter signature from its real CUDA source, so the fake driver copies exactly the
+ * bytes the real one would; the expected values are written out from the kernels' documented parameter lists.
+ * Prints one {@code SCENARIO <name> OK|FAIL} line per scenario.
+ */
+public final class FakeDriverBackendScenarios {
+
+    static final Map<String, Runnable> SCENARIOS = new LinkedHashMap<>();
+    private static final Location GPU = Location.cuda(0);
+    private static FakeCudaLibraries.State fake;
+
+    static {
+        SCENARIOS.put("backendIsSelected", FakeDriverBackendScenarios::backendIsSelected);
+        SCENARIOS.put("denseGemm", FakeDriverBackendScenarios::denseGemm);
+        SCENARIOS.put("emptyKFills", FakeDriverBackendScenarios::emptyKFills);
+        SCENARIOS.put("contiguousGemm", FakeDriverBackendScenarios::contiguousGemm);
+        SCENARIOS.put("maskedGemm", FakeDriverBackendScenarios::maskedGemm);
+        SCENARIOS.put("kGroupedGemm", FakeDriverBackendScenarios::kGroupedGemm);
+        SCENARIOS.put("mqaLogits", FakeDriverBackendScenarios::mqaLogits);
+        SCENARIOS.put("pagedMetadataAndLogits", FakeDriverBackendScenarios::pagedMetadataAndLogits);
+        SCENARIOS.put("quantize", FakeDriverBackendScenarios::quantize);
+        SCENARIOS.put("packUe8m0", FakeDriverBackendScenarios::packUe8m0);
+        SCENARIOS.put("stridedCopy", FakeDriverBackendScenarios::stridedCopy);
+        SCENARIOS.put("badInputLaunchesNothing", FakeDriverBackendScenarios::badInputLaunchesNothing);
+    }
+
+    public static void main(String[] args) {
+        fake = new FakeCudaLibraries.State(Path.of(args[0]));
+        CudaBackendProvider.binariesForTesting = new SignatureCompiler();
+        int failures = 0;
+        for (var e : SCENARIOS.entrySet()) {
+            try {
+                e.getValue().run();
+                System.out.println("SCENARIO " + e.getKey() + " OK");
+            } catch (Throwable t) {
+                failures++;
+                java.io.StringWriter w = new java.io.StringWriter();
+                t.printStackTrace(new java.io.PrintWriter(w));
+                System.out.println("SCENARIO " + e.getKey() + " FAIL " + w.toString().replace("\n", " | "));
+            }
+            System.out.flush();
+        }
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    // ---------------------------------------------------------------- scenarios
+
+    static void backendIsSelected() {
+        assertTrue(Gpu.isAvailable(), Gpu.unavailableReason());
+        assertEquals("cuda:0 (NVIDIA Fake H100)", Backends.device().name());
+        assertEquals(132, Gpu.smCount(0));
+    }
+
+    static void denseGemm() {
+        Fp8Tensor a = fp8(7, 384, 7, 3);
+        Fp8Tensor b = fp8(136, 384, 2, 3);
+        Tensor d = Tensor.zeros(GPU, DType.BF16, 7, 136);
+        DeepGemm.fp8GemmNt(a, b, d);
+        assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 3, 1}, 256, a.data().dataAddress(), 384L, 1L,
+                b.data().dataAddress(), 384L, 1L, a.scales().dataAddress(), 3L, 1L, b.scales().dataAddress(), 3L, 1L,
+                d.dataAddress(), 136L, 1L, 7, 136, 384, 0);
+        // NN: B given as [K, N] reaches the kernel as an MN-major [N, K] view, its scales transposed.
+        Fp8Tensor bKn = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384, 144),
+                Tensor.zeros(GPU, DType.FP32, 3, 2));
+        Tensor d144 = Tensor.zeros(GPU, DType.BF16, 7, 144);
+        DeepGemm.fp8GemmNn(a, bKn, d144);
+        assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 3, 1}, 256, a.data().dataAddress(), 384L, 1L,
+                bKn.data().dataAddress(), 1L, 144L, a.scales().dataAddress(), 3L, 1L, bKn.scales().dataAddress(), 1L,
+                2L, d144.dataAddress(), 144L, 1L, 7, 144, 384, 0);
+    }
+
+    static void emptyKFills() {
+        Tensor d = Tensor.wrap(Tensor.zeros(GPU, DType.BF16, 33 * 144).storage(), DType.BF16,
+                new long[] {33, 136}, new long[] {144, 1}, 0, false);
+        DeepGemm.fp8GemmNt(fp8(33, 0, 33, 0), fp8(136, 0, 2, 0), d);
+        // fill: (dst, t0, t1, t2, n0, n1, n2, u32 bits), the 2-D view padded to rank 3.
+        assertLaunch("dg_fill_e2_t256", new int[] {18, 1, 1}, 256, d.dataAddress(), 0L, 144L, 1L, 1L, 33L, 136L, 0);
+    }
+
+    static void contiguousGemm() {
+        Fp8Tensor a = fp8(256, 128, 256, 1);
+        Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 136, 128),
+                Tensor.zeros(GPU, DType.FP32, 2, 2, 1));
+        Tensor d = Tensor.zeros(GPU, DType.BF16, 256, 136);
+        Tensor layout = Tensor.zeros(GPU, DType.INT32, 256);
+        DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout);
+        assertLaunch("dg_grouped_gemm_index_m64n64_pb_bf16", new int[] {4, 3, 1}, 256, a.data().dataAddress(), 128L,
+                1L, b.data().dataAddress(), 136L * 128, 128L, 1L, a.scales().dataAddress(), 1L, 1L,
+                b.scales().dataAddress(), 2L, 1L, 1L, d.dataAddress(), 136L, 1L, layout.dataAddress(), 2, 128, 256,
+                136, 128);
+    }
+
+    static void maskedGemm() {
+        Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 40, 256),
+                Tensor.zeros(GPU, DType.FP32, 2, 40, 2));
+        Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 136, 256),
+                Tensor.zeros(GPU, DType.FP32, 2, 2, 2));
+        Tensor d = Tensor.zeros(GPU, DType.BF16, 2, 40, 136);
+        Tensor masked = Tensor.zeros(GPU, DType.INT32, 2);
+        DeepGemm.mGroupedFp8GemmNtMasked(a, b, d, masked, 24);
+        assertLaunch("dg_grouped_gemm_masked_m32n64_pb_bf16", new int[] {2, 3, 2}, 256, a.data().dataAddress(),
+                40L * 256, 256L, 1L, b.data().dataAddress(), 136L * 256, 256L, 1L, a.scales().dataAddress(), 80L, 2L,
+                1L, b.scales().dataAddress(), 4L, 2L, 1L, d.dataAddress(), 40L * 136, 136L, 1L, masked.dataAddress(),
+                40, 136, 256);
+    }
+
+    static void kGroupedGemm() {
+        int[] ks = {128, 0, 256};
+        long m = 16;
+        long n = 32;
+        Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384 * m), Tensor.zeros(GPU, DType.FP32, 3, m)
+                .t());
+        Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384 * n), Tensor.zeros(GPU, DType.FP32, 3, n)
+                .t());
+        Tensor d = Tensor.zeros(GPU, DType.FP32, 3, m, n);
+        DeepGemm.kGroupedFp8GemmNtContiguous(a, b, d, ks, null, d);
+        List<Object> got = recordedParams();
+        long ksPointer = (Long) got.get(12);
+        assertNotEquals(0L, ksPointer);
+        assertLaunch("dg_k_grouped_gemm_nt_m16n64_pr_f32", new int[] {1, 1, 3}, 256, a.data().dataAddress(),
+                b.data().dataAddress(), a.scales().dataAddress(), 1L, m, b.scales().dataAddress(), 1L, n,
+                d.dataAddress(), m * n, n, 1L, ksPointer, 3, 384L, (int) m, (int) n);
+
+        // "tn" with padded token rows: one dense launch per non-empty group into d[g].
+        Fp8Tensor aTn = new Fp8Tensor(Tensor.wrap(Tensor.zeros(GPU, DType.FP8_E4M3, 384 * (m + 16)).storage(),
+                DType.FP8_E4M3, new long[] {384, m}, new long[] {m + 16, 1}, 0, false),
+                Tensor.zeros(GPU, DType.FP32, 3, m));
+        Fp8Tensor bTn = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384, n), Tensor.zeros(GPU, DType.FP32, 3, n));
+        long before = fake.stat(0);
+        DeepGemm.kGroupedFp8GemmTnContiguous(aTn, bTn, d, ks, null, d);
+        assertEquals(before + 2, fake.stat(0), "one launch per non-empty group");
+        // The last group: K = 256 from token 128, i.e. A_2 [m, 256] at element 128 · (m + 16), strides (1, m + 16).
+        assertLaunch("dg_dense_gemm_m16n64_pr_f32", new int[] {1, 1, 1}, 256,
+                aTn.data().dataAddress() + 128 * (m + 16), 1L, m + 16, bTn.data().dataAddress() + 128 * n, 1L, n,
+                aTn.scales().dataAddress() + 4 * m, 1L, m, bTn.scales().dataAddress() + 4 * n, 1L, n,
+                d.dataAddress() + 4 * 2 * m * n, n, 1L, (int) m, (int) n, 256, 1);
+    }
+
+    static void mqaLogits() {
+        int s = 5;
+        Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, s, 32, 64);
+        Fp8Tensor kv = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 300, 64), Tensor.zeros(GPU, DType.FP32, 300));
+        Tensor w = Tensor.zeros(GPU, DType.FP32, s, 32);
+        Tensor ks = Tensor.zeros(GPU, DType.INT32, s);
+        Tensor ke = Tensor.zeros(GPU, DType.INT32, s);
+        Tensor logits = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 0);
+        long pitch = 768; // align(300 + 256, 256)
+        assertEquals(pitch, logits.stride(0));
+        assertLaunch("dg_mqa_logits_h32_d64_t256", new int[] {5, 2, 1}, 256, q.dataAddress(), 32L * 64, 64L,
+                kv.data().dataAddress(), 64L, kv.scales().dataAddress(), 1L, w.dataAddress(), 32L, ks.dataAddress(),
+                ke.dataAddress(), logits.dataAddress(), pitch, s, 300, 300, 0);
+        long before = fake.stat(0);
+        Tensor cleaned = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, true, 0);
+        assertEquals(before + 2, fake.stat(0), "logits, then the clean pass");
+        assertLaunch("dg_mqa_logits_clean_t256_c4", new int[] {5, 1, 1}, 256, ks.dataAddress(), ke.dataAddress(),
+                cleaned.dataAddress(), pitch, s, 300);
+        Tensor compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100);
+        assertLaunch("dg_mqa_logits_h32_d64_t256", new int[] {5, 1, 1}, 256, q.dataAddress(), 32L * 64, 64L,
+                kv.data().dataAddress(), 64L, kv.scales().dataAddress(), 1L, w.dataAddress(), 32L, ks.dataAddress(),
+                ke.dataAddress(), compressed.dataAddress(), 512L, s, 300, 100, 1);
+    }
+
+    static void pagedMetadataAndLogits() {
+        int batch = 3;
+        int nextN = 2;
+        Tensor lens = Tensor.zeros(GPU, DType.INT32, batch, nextN);
+        Tensor meta = DeepGemm.getPagedMqaLogitsMetadata(lens, 64, 132);
+        assertLaunch("dg_paged_mqa_metadata_s256_a2_last", new int[] {1, 1, 1}, 32, lens.dataAddress(), 2L, batch,
+                nextN, meta.dataAddress(), 132);
+        Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, batch, nextN, 64, 128);
+        long blockBytes = 64L * 132 + 64; // padded blocks
+        Tensor cache = Tensor.wrap(Tensor.zeros(GPU, DType.UINT8, 5 * blockBytes).storage(), DType.UINT8,
+                new long[] {5, 64, 1, 132}, new long[] {blockBytes, 132, 132, 1}, 0, false);
+        Tensor w = Tensor.zeros(GPU, DType.FP32, batch * nextN, 64);
+        Tensor table = Tensor.zeros(GPU, DType.INT32, batch, 4);
+        Tensor logits = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true);
+        assertLaunch("dg_paged_mqa_logits_h64_d128_t256", new int[] {3, 2, 1}, 256, q.dataAddress(),
+                2L * 64 * 128, 64L * 128, 128L, cache.dataAddress(), blockBytes, 5, w.dataAddress(), 64L,
+                lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, logits.dataAddress(), 512L, batch, 300, nextN, 64,
+                1);
+    }
+
+    static void quantize() {
+        Tensor x = Tensor.zeros(GPU, DType.FP32, 257, 130).t(); // [130, 257], column-major
+        Fp8Tensor out = DeepGemm.perBlockCastToFp8(x, true);
+        assertLaunch("dg_cast_to_fp8_128x128_f32_ue8m0_t256", new int[] {6, 1, 1}, 256, x.dataAddress(), 0L, 1L,
+                130L, out.data().dataAddress(), 0L, 257L, 1L, out.scales().dataAddress(), 0L, 3L, 1L, 130, 257);
+    }
+
+    static void packUe8m0() {
+        Tensor sf = Tensor.zeros(GPU, DType.FP32, 129, 7);
+        Tensor packed = DeepGemm.getMnMajorTmaAlignedPackedUe8m0Tensor(sf);
+        assertEquals(1, packed.stride(0));
+        assertEquals(132, packed.stride(1));
+        assertLaunch("dg_pack_ue8m0_t256", new int[] {2, 1, 1}, 256, sf.dataAddress(), 0L, 7L, 1L,
+                packed.dataAddress(), 0L, 1L, 132L, 1L, 129L, 7);
+    }
+
+    static void stridedCopy() {
+        Tensor src = Tensor.zeros(GPU, DType.BF16, 4, 6, 10).transpose(0, 2); // [10, 6, 4], strides (1, 10, 60)
+        long before = fake.stat(0);
+        Tensor host = src.toHost();
+        assertEquals(before + 1, fake.stat(0), "one strided copy into the staging buffer");
+        List<Object> got = recordedParams();
+        assertLaunch("dg_strided_copy_e2_t256", new int[] {1, 1, 1}, 256, src.dataAddress(), 1L, 10L, 60L,
+                got.get(4), 24L, 4L, 1L, 10L, 6L, 4L);
+        assertEquals(240, host.numel());
+        // Four dimensions that do not merge: one launch per index of the outermost.
+        Tensor src4 = Tensor.zeros(GPU, DType.FP32, 2, 3, 5, 7).transpose(1, 3);
+        Tensor dst4 = Tensor.zeros(GPU, DType.FP32, 2, 7, 5, 3);
+        before = fake.stat(0);
+        Backends.device().copy(src4, dst4);
+        assertEquals(before + 2, fake.stat(0));
+        assertLaunch("dg_strided_copy_e4_t256", new int[] {1, 1, 1}, 256, src4.dataAddress() + 4 * 105, 1L, 7L,
+                35L, dst4.dataAddress() + 4 * 105, 15L, 3L, 1L, 7L, 5L, 3L);
+    }
+
+    static void badInputLaunchesNothing() {
+        long before = CudaBackend.launchCount();
+        long driverBefore = fake.stat(0);
+        Fp8Tensor a = fp8(7, 384, 7, 3);
+        Fp8Tensor b = fp8(136, 256, 2, 2);
+        Tensor d = Tensor.zeros(GPU, DType.BF16, 7, 136);
+        assertThrows(DeepGemmArgumentException.class, () -> DeepGemm.fp8GemmNt(a, b, d));
+        assertThrows(DeepGemmArgumentException.class,
+                () -> DeepGemm.fp8GemmNt(a, fp8(136, 384, 2, 3), Tensor.zeros(DType.BF16, 7, 136)));
+        assertEquals(before, CudaBackend.launchCount());
+        assertEquals(driverBefore, fake.stat(0));
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Device FP8 [rows, k] with FP32 scales [scaleRows, scaleCols]. */
+    private static Fp8Tensor fp8(long rows, long k, long scaleRows, long scaleCols) {
+        return new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, rows, k),
+                Tensor.zeros(GPU, DType.FP32, scaleRows, scaleCols));
+    }
+
+    /**
+     * The last launch: kernel name, grid, block (x; y = z = 1) and parameters. Expected parameters are Long (8-byte
+     * pointers and i64), Integer (int, u32) in the kernel's order.
+     */
+    private static void assertLaunch(String kernel, int[] grid, int block, Object... params) {
+        assertEquals(kernel, recordedKernel(), "kernel");
+        assertEquals(grid[0], fake.launch(2), "grid x");
+        assertEquals(grid[1], fake.launch(3), "grid y");
+        assertEquals(grid[2], fake.launch(4), "grid z");
+        assertEquals(block, fake.launch(5), "block x");
+        assertEquals(1, fake.launch(6) * fake.launch(7), "block y, z");
+        assertEquals(0, fake.launch(8), "dynamic shared memory");
+        List<Object> expected = new ArrayList<>();
+        for (Object p : params) {
+            expected.add(p instanceof Long || p instanceof Integer ? p : ((Number) p).longValue());
+        }
+        assertEquals(expected, recordedParams(), "parameters of " + kernel);
+    }
+
+    /** The name of the last launched function (the fake's CUfunction starts with a 128-byte name). */
+    private static String recordedKernel() {
+        return MemorySegment.ofAddress(fake.launch(1)).reinterpret(128).getString(0, StandardCharsets.US_ASCII);
+    }
+
+    /** The last launch's parameters decoded with its function's signature. */
+    private static List<Object> recordedParams() {
+        String signature = MemorySegment.ofAddress(fake.launch(1)).reinterpret(192).getString(128,
+                StandardCharsets.US_ASCII);
+        ByteBuffer bytes = ByteBuffer.wrap(fake.params((int) fake.launch(16))).order(ByteOrder.LITTLE_ENDIAN);
+        List<Object> values = new ArrayList<>();
+        for (char c : signature.toCharArray()) {
+            values.add(switch (c) {
+                case 'p', 'l' -> bytes.getLong();
+                case 'i' -> bytes.getInt();
+                default -> throw new AssertionError("unexpected signature letter " + c);
+            });
+        }
+        return values;
+    }
+
+    /**
+     * Compiles nothing: returns a fake CUBIN naming the kernel and the signature of its {@code extern "C"}
+     * parameter list as written in the source (p pointer, l i64, i int/u32, f float), which the fake driver uses to
+     * copy each parameter's bytes.
+     */
+    static final class SignatureCompiler implements KernelBinaries {
+
+        @Override
+        public String targetArch(int major, int minor) {
+            return TargetArch.forDevice(major, minor, 13, 0);
+        }
+
+        @Override
+        public CompiledKernel compile(KernelSource source, String arch) {
+            String image = "FAKECUBIN\n" + source.kernelName() + " " + signature(source.code()) + "\n\0";
+            return new CompiledKernel(source.family(), source.kernelName(), arch,
+                    image.getBytes(StandardCharsets.US_ASCII), 0, CompiledKernel.Outcome.COMPILED,
+                    source.kernelName() + "@" + arch, null, "");
+        }
+
+        static String signature(String code) {
+            int open = code.indexOf("DG_KERNEL_NAME(");
+            int close = code.indexOf(')', open);
+            StringBuilder sig = new StringBuilder();
+            for (String param : code.substring(open + "DG_KERNEL_NAME(".length(), close).split(",")) {
+                String p = param.strip();
+                String type = p.replace("const ", "").split("\\s+")[0];
+                sig.append(p.contains("*") ? 'p' : switch (type) {
+                    case "i64" -> 'l';
+                    case "int", "u32" -> 'i';
+                    case "float" -> 'f';
+                    default -> throw new IllegalStateException("unknown parameter type in " + p);
+                });
+            }
+            return sig.toString();
+        }
+    }
+}

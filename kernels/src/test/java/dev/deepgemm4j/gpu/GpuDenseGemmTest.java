@@ -1,0 +1,151 @@
+package dev.deepgemm4j.gpu;
+
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertClose;
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
+import static dev.deepgemm4j.gpu.GpuTestSupport.operand;
+import static dev.deepgemm4j.gpu.GpuTestSupport.poisoned;
+import static dev.deepgemm4j.gpu.GpuTestSupport.reference;
+import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
+
+import dev.deepgemm4j.DType;
+import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.GemmLayout;
+import dev.deepgemm4j.Recipe;
+import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.testing.RandomTensors;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Dense FP8 GEMMs on the GPU against the CPU reference backend: every output storage byte equal (values and the
+ * untouched row padding), calc_diff GPU vs CPU below 1e-10 and, for BF16, vs the float64 reference below 1e-5.
+ */
+@Tag("gpu")
+class GpuDenseGemmTest {
+
+    @BeforeAll
+    static void gpu() {
+        GpuTestSupport.assumeGpu();
+    }
+
+    /**
+     * DeepGEMM's M families against its (N, K) shapes: (2112, 7168) in full for decode-sized M, scaled to K = 896
+     * for every M so that the CPU reference of M = 4097 stays quick.
+     */
+    static Stream<Arguments> shapes() {
+        long[][] nk = {{2112, 896}, {576, 512}, {136, 384}};
+        return Stream.concat(
+                Stream.of(1, 7, 65, 127, 4097).flatMap(m -> Stream.of(nk).map(s -> Arguments.of(m, s[0], s[1]))),
+                Stream.of(1, 65, 127).map(m -> Arguments.of(m, 2112L, 7168L)));
+    }
+
+    @ParameterizedTest(name = "M={0} N={1} K={2}")
+    @MethodSource("shapes")
+    void ntPerBlockScales(int m, long n, long k) {
+        SplittableRandom rng = new SplittableRandom(m * 31L + n + k);
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, true);
+        // D rows padded by 8 elements: the padding must come back poisoned.
+        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
+        Tensor dGpu = toGpu(dCpu);
+        DeepGemm.fp8GemmNt(a, b, dCpu);
+        DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu);
+        assertSameStorage(dCpu, dGpu);
+        assertClose(dCpu, dGpu, reference(a, b, true, null));
+    }
+
+    /** The transposed layouts arrive at the kernel as MN-major views with transposed scales. */
+    @ParameterizedTest
+    @EnumSource(GemmLayout.class)
+    void everyLayout(GemmLayout layout) {
+        SplittableRandom rng = new SplittableRandom(layout.ordinal() + 100);
+        long m = 96;
+        long n = 144;
+        long k = 384;
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, true);
+        Fp8Tensor aGiven = layout.aTransposed() ? new Fp8Tensor(a.data().t().contiguousCopy(), a.scales().t()) : a;
+        Fp8Tensor bGiven = layout.bGivenAsKByN() ? new Fp8Tensor(b.data().t().contiguousCopy(), b.scales().t()) : b;
+        Tensor dCpu = poisoned(DType.BF16, m, n);
+        Tensor dGpu = toGpu(dCpu);
+        DeepGemm.fp8Gemm(layout, aGiven, bGiven, dCpu, null, null);
+        DeepGemm.fp8Gemm(layout, toGpu(aGiven), toGpu(bGiven), dGpu, null, null);
+        assertSameStorage(dCpu, dGpu);
+        assertClose(dCpu, dGpu, reference(a, b, true, null));
+    }
+
+    /**
+     * 1D1D: per-token B scales, FP32 D = C + A·Bᵀ, with C as D itself or as a separate column-major tensor (copied
+     * into D on the device by the strided copy kernel first).
+     */
+    @ParameterizedTest(name = "M={0} N={1} K={2} cIsD={3}")
+    @CsvSource({"127,136,384,true", "127,136,384,false", "65,576,512,false", "4097,136,256,true"})
+    void perTokenScalesAccumulate(int m, long n, long k, boolean cIsD) {
+        SplittableRandom rng = new SplittableRandom(m + n + k + (cIsD ? 1 : 0));
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, false);
+        Tensor c = RandomTensors.uniform(rng, DType.FP32, m, n);
+        Tensor cGiven = cIsD ? null : c.t().contiguousCopy().t();
+        Tensor dCpu = cIsD ? c.contiguousCopy() : poisoned(DType.FP32, m, n);
+        Tensor dGpu = toGpu(dCpu);
+        DeepGemm.fp8GemmNt(a, b, dCpu, cIsD ? dCpu : cGiven);
+        DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu, cIsD ? dGpu : toGpu(cGiven));
+        assertSameStorage(dCpu, dGpu);
+        assertClose(dCpu, dGpu, reference(a, b, false, c));
+    }
+
+    /**
+     * Packed UE8M0 scales (MN-major, TMA-aligned words, K blocks not a multiple of 4), BF16 or FP32 out, from a
+     * quantisation with power-of-two scales; the reference uses those scales unpacked.
+     */
+    @ParameterizedTest(name = "bf16Out={0}")
+    @ValueSource(booleans = {true, false})
+    void packedUe8m0Scales(boolean bf16Out) {
+        SplittableRandom rng = new SplittableRandom(bf16Out ? 7 : 8);
+        long m = 65;
+        long n = 136;
+        long k = 640;
+        Fp8Tensor a = DeepGemm.perTokenCastToFp8(RandomTensors.uniform(rng, DType.FP32, m, k), true);
+        Fp8Tensor b = DeepGemm.perTokenCastToFp8(RandomTensors.uniform(rng, DType.FP32, n, k), true);
+        Fp8Tensor aPacked = new Fp8Tensor(a.data(), DeepGemm.getMnMajorTmaAlignedPackedUe8m0Tensor(a.scales()));
+        Fp8Tensor bPacked = new Fp8Tensor(b.data(), DeepGemm.getMnMajorTmaAlignedPackedUe8m0Tensor(b.scales()));
+        DType out = bf16Out ? DType.BF16 : DType.FP32;
+        Tensor dCpu = poisoned(out, m, n);
+        Tensor dGpu = toGpu(dCpu);
+        DeepGemm.fp8GemmNt(aPacked, bPacked, dCpu);
+        DeepGemm.fp8GemmNt(toGpu(aPacked), toGpu(bPacked), dGpu);
+        assertSameStorage(dCpu, dGpu);
+        assertClose(dCpu, dGpu, reference(a, b, false, null));
+    }
+
+    /** K = 0: D becomes zeros (the fill kernel) or a copy of C. */
+    @Test
+    void emptyKFillsOrCopies() {
+        SplittableRandom rng = new SplittableRandom(9);
+        Fp8Tensor a = operand(rng, 33, 0, false);
+        Fp8Tensor b = operand(rng, 136, 0, true);
+        Tensor dCpu = poisoned(DType.BF16, new long[] {33, 136}, 144);
+        Tensor dGpu = toGpu(dCpu);
+        DeepGemm.fp8GemmNt(a, b, dCpu);
+        DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu);
+        assertSameStorage(dCpu, dGpu);
+
+        Fp8Tensor bRow = operand(rng, 136, 0, false);
+        Tensor c = RandomTensors.uniform(rng, DType.FP32, 33, 136);
+        Tensor d32Cpu = poisoned(DType.FP32, 33, 136);
+        Tensor d32Gpu = toGpu(d32Cpu);
+        DeepGemm.fp8GemmNt(a, bRow, d32Cpu, c, Recipe.PER_TOKEN_PER_TOKEN);
+        DeepGemm.fp8GemmNt(toGpu(a), toGpu(bRow), d32Gpu, toGpu(c), Recipe.PER_TOKEN_PER_TOKEN);
+        assertSameStorage(d32Cpu, d32Gpu);
+    }
+}
