@@ -18,13 +18,17 @@ class MoeLayerGpuTest {
 
     private static final Location GPU = Location.cuda(0);
 
-    @Test
-    void bothLayoutsOnTheGpuMatchTheCpuBackend() {
+    private static void requireGpu() {
         try (Tensor probe = Tensor.zeros(GPU, DType.FP32, 1)) {
             assertEquals(GPU, probe.location());
         } catch (RuntimeException e) {
             Assumptions.abort("no GPU backend: " + e.getMessage());
         }
+    }
+
+    @Test
+    void bothLayoutsOnTheGpuMatchTheCpuBackend() {
+        requireGpu();
         SplittableRandom rng = new SplittableRandom(8);
         int experts = 8;
         int d = 512;
@@ -41,6 +45,29 @@ class MoeLayerGpuTest {
                         + MoeReference.calcDiff(cpu, gpu));
                 assertTrue(MoeReference.calcDiff(ref, gpu) < 1e-5, layout + " vs float64: "
                         + MoeReference.calcDiff(ref, gpu));
+            }
+        }
+    }
+
+    /** Prints (asserts nothing about speed) the batch path's throughput at the main job's shapes, GPU and CPU. */
+    @Test
+    void reportsTheBatchThroughputAtTheMainJobShapes() {
+        requireGpu();
+        int tokens = 4096;
+        try (MoeModel host = MoeModel.generate(42, 8, 256, 256); MoeModel device = host.to(GPU)) {
+            float[] hidden = MoeReference.gaussian(new SplittableRandom(9), tokens * 256);
+            Routing routing = new MoeLayer(host, ExpertLayout.CONTIGUOUS).route(hidden, tokens, 2);
+            for (MoeModel m : new MoeModel[] {device, host}) {
+                MoeLayer layer = new MoeLayer(m, ExpertLayout.CONTIGUOUS);
+                layer.score(hidden, routing); // warm-up: kernels loaded, JIT compiled
+                long t0 = System.nanoTime();
+                int reps = 5;
+                for (int i = 0; i < reps; i++) {
+                    layer.score(hidden, routing);
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9 / reps;
+                System.out.printf(java.util.Locale.ROOT, "MoeLayer batch (E=8, D=256, F=256, top-2, %d tokens) on %s:"
+                        + " %.1f ms, %.0f tokens/s%n", tokens, m.location(), seconds * 1e3, tokens / seconds);
             }
         }
     }
