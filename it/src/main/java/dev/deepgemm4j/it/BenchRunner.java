@@ -1,57 +1,88 @@
 package dev.deepgemm4j.it;
 
+import dev.deepgemm4j.jit.JitStats;
 import java.util.Arrays;
 
-/** Times one {@link BenchCase} (median of several calls after warm-up) and checks its last output. */
+/**
+ * Runs one {@link BenchCase}: sets it up (inputs generated on the host and copied to the target once), makes a cold
+ * first call (which compiles or loads its kernels) and a warm second call, then times up to the plan's number of
+ * calls and takes the median, checks the last output against the float64 reference, and optionally runs the
+ * cuBLASLt baseline on the same problem.
+ */
 final class BenchRunner {
 
     /** The message of the placeholders that operators throw until they are implemented. */
     private static final String TODO = "TODO";
+    /** Longest error message kept in a row's status. */
+    private static final int MAX_ERROR = 300;
 
-    private final int warmups;
-    private final int runs;
-    private final String backend;
+    private final BenchTarget target;
+    private final Plan plan;
+    private final CublasLtBaseline cublasLt;
 
-    BenchRunner(int warmups, int runs, String backend) {
-        this.warmups = warmups;
-        this.runs = runs;
-        this.backend = backend;
+    /**
+     * @param cublasLt the baseline to run on dense 1D2D NT rows, or null
+     */
+    BenchRunner(BenchTarget target, Plan plan, CublasLtBaseline cublasLt) {
+        this.target = target;
+        this.plan = plan;
+        this.cublasLt = cublasLt;
     }
 
     BenchRow run(BenchCase c) {
-        String unit = c.perByte() ? "GB/s" : "GFLOP/s";
-        try (Trial trial = c.setup().get()) {
-            for (int i = 0; i < warmups; i++) {
-                trial.run();
-            }
-            long[] nanos = new long[runs];
+        String backend = target.backend();
+        try (Trial trial = c.setup().apply(target.location())) {
+            JitStats before = target.jitStats();
+            trial.beforeRun();
+            double coldMs = target.wallMillis(trial::run);
+            JitStats after = target.jitStats();
+            trial.beforeRun();
+            double warmMs = target.wallMillis(trial::run);
+            int runs = plan.runsFor(warmMs);
+            double[] ms = new double[runs];
             for (int i = 0; i < runs; i++) {
-                long start = System.nanoTime();
-                trial.run();
-                nanos[i] = System.nanoTime() - start;
+                trial.beforeRun();
+                ms[i] = target.timedMillis(trial::run);
             }
-            Arrays.sort(nanos);
-            double seconds = Math.max(nanos[runs / 2], 1) * 1e-9;
+            double seconds = Math.max(median(ms), 1e-6) * 1e-3;
             Trial.Check check = trial.check();
-            String status;
-            if (check.problem() != null) {
-                status = "FAIL: " + check.problem();
-            } else if (!(check.calcDiff() <= c.tolerance())) {
-                status = "FAIL: calc_diff " + check.calcDiff() + " > " + c.tolerance();
-            } else {
-                status = BenchRow.OK;
-            }
-            Double diff = Double.isFinite(check.calcDiff()) ? check.calcDiff() : null;
-            return new BenchRow(c.op(), c.variant(), c.shape(), backend, status, seconds * 1e3,
-                    c.work() / seconds / 1e9, unit, diff, c.tolerance());
+            CublasLtBaseline.Result baseline = cublasLt != null && trial instanceof DenseGemmCases.DenseTrial dense
+                    ? cublasLt.measure(dense, target, seconds * 1e6) : null;
+            return new BenchRow(c.op(), c.variant(), c.shape(), backend, status(check, c.tolerance()),
+                    seconds * 1e6, runs, c.flops() > 0 ? c.flops() / seconds / 1e12 : null, c.bytes() / seconds / 1e9,
+                    coldMs, warmMs, before == null ? null : after.compiles() - before.compiles(),
+                    before == null ? null : after.compileMillis() - before.compileMillis(),
+                    Double.isFinite(check.calcDiff()) ? check.calcDiff() : null, c.tolerance(), check.compared(),
+                    check.sampled(), baseline);
         } catch (UnsupportedOperationException e) {
-            String status = TODO.equals(e.getMessage()) ? BenchRow.NOT_IMPLEMENTED : "error: " + e;
-            return new BenchRow(c.op(), c.variant(), c.shape(), backend, status, null, null, unit, null,
-                    c.tolerance());
-        } catch (RuntimeException | LinkageError e) {
+            return BenchRow.failed(c, backend, TODO.equals(e.getMessage()) ? BenchRow.NOT_IMPLEMENTED
+                    : error(e));
+        } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
             // One broken operator must not hide the others: report it and go on.
-            return new BenchRow(c.op(), c.variant(), c.shape(), backend, "error: " + e, null, null, unit, null,
-                    c.tolerance());
+            return BenchRow.failed(c, backend, error(e));
         }
+    }
+
+    private static String status(Trial.Check check, double tolerance) {
+        if (check.problem() != null) {
+            return "FAIL: " + check.problem();
+        }
+        if (!(check.calcDiff() <= tolerance)) {
+            return "FAIL: calc_diff " + check.calcDiff() + " > " + tolerance;
+        }
+        return BenchRow.OK;
+    }
+
+    /** "error: " and the exception's first line (a compile error's message carries the whole compiler log). */
+    static String error(Throwable e) {
+        String text = e.toString().lines().findFirst().orElse("");
+        return "error: " + (text.length() > MAX_ERROR ? text.substring(0, MAX_ERROR) + "…" : text);
+    }
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -4,11 +4,11 @@ import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.GemmLayout;
+import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Recipe;
 import dev.deepgemm4j.Tensor;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /** fp8_gemm_{nt,nn,tn,tt} with per-block B scales (1D2D, BF16 D) and per-token B scales (1D1D, FP32 D = C + A·B). */
 final class DenseGemmCases {
@@ -16,48 +16,73 @@ final class DenseGemmCases {
     private DenseGemmCases() {
     }
 
-    static List<BenchCase> all(Sizes s) {
-        List<BenchCase> cases = new ArrayList<>();
-        for (Recipe recipe : List.of(Recipe.PER_TOKEN_PER_BLOCK, Recipe.PER_TOKEN_PER_TOKEN)) {
-            for (GemmLayout layout : GemmLayout.values()) {
-                boolean perBlock = recipe.isPerBlockB();
-                cases.add(BenchCase.flops("fp8_gemm_" + layout.suffix(), perBlock ? "1D2D" : "1D1D",
-                        "M=" + s.denseM() + " N=" + s.denseN() + " K=" + s.denseK(),
-                        2.0 * s.denseM() * s.denseN() * s.denseK(),
-                        perBlock ? BenchCase.BF16_OUTPUT : BenchCase.FP32_OUTPUT,
-                        () -> new DenseTrial(layout, recipe, s.denseM(), s.denseN(), s.denseK())));
-            }
+    /**
+     * One dense problem: {@code D [m, n] (+)= A [m, k] · B [n, k]ᵀ}.
+     *
+     * @param layout which entry point (and so which operands arrive transposed)
+     * @param recipe 1D2D (BF16 D) or 1D1D (FP32 D accumulating into C)
+     */
+    record Problem(GemmLayout layout, Recipe recipe, int m, int n, int k) {
+
+        boolean accumulates() {
+            return !recipe.isPerBlockB();
         }
-        return cases;
+
+        String variant() {
+            return recipe.isPerBlockB() ? "1D2D" : "1D1D";
+        }
+
+        String shape() {
+            return "M=" + m + " N=" + n + " K=" + k;
+        }
+
+        /** Bytes of A, B, their scales and D, plus C when accumulating. */
+        double bytes() {
+            int kBlocks = Reference.ceilDiv(k, 128);
+            double scaleRowsB = recipe.isPerBlockB() ? Reference.ceilDiv(n, 128) : n;
+            double out = accumulates() ? 8.0 : 2.0;
+            return (double) m * k + (double) n * k + 4.0 * kBlocks * (m + scaleRowsB) + out * m * n;
+        }
+    }
+
+    static List<BenchCase> cases(List<Problem> problems) {
+        return problems.stream().map(p -> new BenchCase("fp8_gemm_" + p.layout().suffix(), p.variant(), p.shape(),
+                2.0 * p.m() * p.n() * p.k(), p.bytes(), p.accumulates() ? BenchCase.FP32_OUTPUT
+                        : BenchCase.BF16_OUTPUT, location -> new DenseTrial(location, p))).toList();
     }
 
     /**
-     * The operands are K-major A [M, K] and B [N, K] with their scales; a layout that takes A or B transposed gets
-     * transposed views of both data and scales, as DeepGEMM's nn/tn/tt entry points do.
+     * The operands are generated K-major, A [M, K] and B [N, K] with their scales; a layout that takes A or B
+     * transposed gets transposed views of both data and scales, as DeepGEMM's nn/tn/tt entry points do.
      */
-    private static final class DenseTrial extends Trial {
-        private final GemmLayout layout;
+    static final class DenseTrial extends Trial {
+        final Problem problem;
+        /** The host originals: what the reference (and the cuBLASLt baseline) read. */
+        final Fp8Tensor hostA;
+        final Fp8Tensor hostB;
+        private final Tensor hostC;
         private final Fp8Tensor a;
         private final Fp8Tensor b;
         private final Tensor c;
         private final Tensor d;
-        private final double[] reference;
+        private final Sample sample;
 
-        DenseTrial(GemmLayout layout, Recipe recipe, int m, int n, int k) {
-            this.layout = layout;
-            SplittableRandom rng = new SplittableRandom(m * 31L + n * 7L + k);
-            int kBlocks = Reference.ceilDiv(k, 128);
-            int granB = recipe.granMnB();
-            a = own(new Fp8Tensor(Reference.fp8(rng, m, k), Reference.scales(rng, m, kBlocks)));
-            b = own(new Fp8Tensor(Reference.fp8(rng, n, k),
-                    Reference.scales(rng, Reference.ceilDiv(n, granB), kBlocks)));
-            boolean accumulate = !recipe.isPerBlockB();
-            c = accumulate ? own(Reference.uniform(rng, DType.FP32, m, n)) : null;
-            d = own(Tensor.zeros(accumulate ? DType.FP32 : DType.BF16, m, n));
-            d.fillBytes((byte) 0x7F);
-            reference = Reference.gemmNt(Reference.dequantize(a.data(), a.scales(), 1, 128),
-                    Reference.dequantize(b.data(), b.scales(), granB, 128),
-                    c == null ? null : Reference.values(c), m, n, k);
+        DenseTrial(Location location, Problem p) {
+            super(location);
+            this.problem = p;
+            long seed = p.m() * 31L + p.n() * 7L + p.k();
+            int kBlocks = Reference.ceilDiv(p.k(), 128);
+            hostA = own(new Fp8Tensor(RandomTensors.fp8(seed, p.m(), p.k()),
+                    RandomTensors.scales(seed + 1, p.m(), kBlocks)));
+            hostB = own(new Fp8Tensor(RandomTensors.fp8(seed + 2, p.n(), p.k()),
+                    RandomTensors.scales(seed + 3, Reference.ceilDiv(p.n(), p.recipe().granMnB()), kBlocks)));
+            hostC = p.accumulates() ? own(RandomTensors.uniform(seed + 4, p.m(), p.n())) : null;
+            a = onTarget(hostA);
+            b = onTarget(hostB);
+            c = hostC == null ? null : onTarget(hostC);
+            d = onTarget(Reference.poison(own(Tensor.zeros(p.accumulates() ? DType.FP32 : DType.BF16, p.m(),
+                    p.n())), POISON));
+            sample = Sample.of(seed, p.m(), p.n(), p.k());
         }
 
         private static Fp8Tensor transposed(Fp8Tensor x) {
@@ -67,17 +92,17 @@ final class DenseGemmCases {
         /** Calls the layout's own entry point; the recipe follows from B's scale shape, as users rely on. */
         @Override
         void run() {
-            Fp8Tensor x = layout.aTransposed() ? transposed(a) : a;
-            Fp8Tensor y = layout.bGivenAsKByN() ? transposed(b) : b;
+            Fp8Tensor x = problem.layout().aTransposed() ? transposed(a) : a;
+            Fp8Tensor y = problem.layout().bGivenAsKByN() ? transposed(b) : b;
             if (c == null) {
-                switch (layout) {
+                switch (problem.layout()) {
                     case NT -> DeepGemm.fp8GemmNt(x, y, d);
                     case NN -> DeepGemm.fp8GemmNn(x, y, d);
                     case TN -> DeepGemm.fp8GemmTn(x, y, d);
                     case TT -> DeepGemm.fp8GemmTt(x, y, d);
                 }
             } else {
-                switch (layout) {
+                switch (problem.layout()) {
                     case NT -> DeepGemm.fp8GemmNt(x, y, d, c);
                     case NN -> DeepGemm.fp8GemmNn(x, y, d, c);
                     case TN -> DeepGemm.fp8GemmTn(x, y, d, c);
@@ -88,8 +113,32 @@ final class DenseGemmCases {
 
         @Override
         Check check() {
-            return Check.of(Reference.calcDiff(Reference.values(d), reference));
+            return checkOutput(d);
         }
 
+        /**
+         * Compares the sampled elements of {@code out} (any D [≥ M, N], host or device, e.g. the cuBLASLt baseline's)
+         * with the float64 product of the quantised operands.
+         */
+        Check checkOutput(Tensor out) {
+            int granB = problem.recipe().granMnB();
+            double[][] got = Reference.rows(out, sample.rows());
+            int[] rows = sample.rows();
+            int[] cols = sample.cols();
+            double[][] bRows = new double[cols.length][];
+            IntStream.range(0, cols.length).parallel().forEach(j -> bRows[j] = Reference.dequantizedRow(
+                    hostB.data(), hostB.scales(), cols[j], granB, 128));
+            double[] output = new double[Math.toIntExact(sample.size())];
+            double[] reference = new double[output.length];
+            IntStream.range(0, rows.length).parallel().forEach(i -> {
+                double[] aRow = Reference.dequantizedRow(hostA.data(), hostA.scales(), rows[i], 1, 128);
+                for (int j = 0; j < cols.length; j++) {
+                    output[i * cols.length + j] = got[i][cols[j]];
+                    reference[i * cols.length + j] = Reference.dot(aRow, bRows[j])
+                            + (hostC == null ? 0 : Reference.at(hostC, rows[i], cols[j]));
+                }
+            });
+            return Check.of(Reference.calcDiff(output, reference), output.length, !sample.full());
+        }
     }
 }

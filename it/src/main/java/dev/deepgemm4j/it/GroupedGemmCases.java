@@ -3,88 +3,211 @@ package dev.deepgemm4j.it;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
-/** The MoE GEMMs: M-grouped contiguous (index and psum layouts, nt and nn), M-grouped masked, K-grouped nt and tn. */
+/**
+ * The MoE GEMMs: M-grouped contiguous (index and psum layouts, nt and nn), M-grouped masked, K-grouped nt and tn.
+ * Group sizes are drawn as DeepGEMM's tests draw them: uniform in [0.7, 1.3] × the expected size.
+ */
 final class GroupedGemmCases {
-
-    private static final byte POISON = 0x7F;
 
     private GroupedGemmCases() {
     }
 
-    static List<BenchCase> all(Sizes s) {
-        int g = s.groups();
-        int n = s.groupN();
-        int k = s.groupK();
-        int[] rows = expertRows(s);
-        long realRows = java.util.Arrays.stream(rows).sum();
-        String shape = "G=" + g + " M=" + realRows + " N=" + n + " K=" + k;
-        double flops = 2.0 * realRows * n * k;
+    /** The contiguous entry points and layouts. */
+    enum ContiguousKind {
+        /** nt, one expert id (or −1) per row. */
+        INDEX("m_grouped_fp8_gemm_nt_contiguous", "index"),
+        /** nt, each expert's end row. */
+        PSUM("m_grouped_fp8_gemm_nt_contiguous", "psum"),
+        /** nn (B as [G, K, N]), index layout. */
+        NN("m_grouped_fp8_gemm_nn_contiguous", "index");
+
+        final String op;
+        final String variant;
+
+        ContiguousKind(String op, String variant) {
+            this.op = op;
+            this.variant = variant;
+        }
+    }
+
+    /** Contiguous problem: {@code groups} experts of about {@code expectedM} rows each, sharing N and K. */
+    record Contiguous(ContiguousKind kind, int groups, int expectedM, int n, int k) {
+    }
+
+    /** Masked problem: A [groups, maxM, K] of which group g uses its first masked_m[g] ≈ expectedM rows. */
+    record Masked(int groups, int maxM, int expectedM, int n, int k) {
+    }
+
+    /** K-grouped problem: D[g] [M, N] += A_g · B_gᵀ over about {@code expectedK} tokens per group. */
+    record KGrouped(boolean tn, int groups, int m, int n, int expectedK) {
+    }
+
+    static List<BenchCase> cases(List<Contiguous> contiguous, List<Masked> masked, List<KGrouped> kGrouped) {
         List<BenchCase> cases = new ArrayList<>();
-        cases.add(BenchCase.flops("m_grouped_fp8_gemm_nt_contiguous", "index", shape, flops, BenchCase.BF16_OUTPUT,
-                () -> new ContiguousTrial(rows, n, k, false, false)));
-        cases.add(BenchCase.flops("m_grouped_fp8_gemm_nt_contiguous", "psum", shape, flops, BenchCase.BF16_OUTPUT,
-                () -> new ContiguousTrial(rows, n, k, true, false)));
-        cases.add(BenchCase.flops("m_grouped_fp8_gemm_nn_contiguous", "index", shape, flops, BenchCase.BF16_OUTPUT,
-                () -> new ContiguousTrial(rows, n, k, false, true)));
-
-        int[] masked = new SplittableRandom(11).ints(g, 1, s.maskedMaxM() + 1).toArray();
-        long maskedRows = java.util.Arrays.stream(masked).sum();
-        cases.add(BenchCase.flops("m_grouped_fp8_gemm_nt_masked", "",
-                "G=" + g + " M_max=" + s.maskedMaxM() + " ΣM=" + maskedRows + " N=" + n + " K=" + k,
-                2.0 * maskedRows * n * k, BenchCase.BF16_OUTPUT, () -> new MaskedTrial(masked, s.maskedMaxM(), n, k)));
-
-        int[] ks = new SplittableRandom(13).ints(g, 1, s.kGroupMaxBlocks() + 1).map(blocks -> blocks * 128).toArray();
-        long sumK = java.util.Arrays.stream(ks).sum();
-        String kShape = "G=" + g + " M=" + s.kGroupM() + " N=" + s.kGroupN() + " ΣK=" + sumK;
-        double kFlops = 2.0 * s.kGroupM() * s.kGroupN() * sumK;
-        cases.add(BenchCase.flops("k_grouped_fp8_gemm_nt_contiguous", "", kShape, kFlops, BenchCase.FP32_OUTPUT,
-                () -> new KGroupedTrial(ks, s.kGroupM(), s.kGroupN(), false)));
-        cases.add(BenchCase.flops("k_grouped_fp8_gemm_tn_contiguous", "", kShape, kFlops, BenchCase.FP32_OUTPUT,
-                () -> new KGroupedTrial(ks, s.kGroupM(), s.kGroupN(), true)));
+        for (Contiguous p : contiguous) {
+            int[] rows = expertRows(p);
+            long real = Arrays.stream(rows).sum();
+            cases.add(new BenchCase(p.kind().op, p.kind().variant, "G=" + p.groups() + " M=" + real + " N=" + p.n()
+                    + " K=" + p.k(), 2.0 * real * p.n() * p.k(), gemmBytes(real, p.groups(), p.n(), p.k()),
+                    BenchCase.BF16_OUTPUT, location -> new ContiguousTrial(location, p, rows)));
+        }
+        for (Masked p : masked) {
+            int[] rows = maskedRows(p);
+            long real = Arrays.stream(rows).sum();
+            cases.add(new BenchCase("m_grouped_fp8_gemm_nt_masked", "", "G=" + p.groups() + " M_max=" + p.maxM()
+                    + " ΣM=" + real + " N=" + p.n() + " K=" + p.k(), 2.0 * real * p.n() * p.k(),
+                    gemmBytes(real, p.groups(), p.n(), p.k()), BenchCase.BF16_OUTPUT,
+                    location -> new MaskedTrial(location, p, rows)));
+        }
+        for (KGrouped p : kGrouped) {
+            int[] ks = groupKs(p);
+            long sumK = Arrays.stream(ks).sum();
+            double bytes = (double) sumK * (p.m() + p.n()) * (1 + 4.0 / 128) + 8.0 * p.groups() * p.m() * p.n();
+            cases.add(new BenchCase(p.tn() ? "k_grouped_fp8_gemm_tn_contiguous" : "k_grouped_fp8_gemm_nt_contiguous",
+                    "", "G=" + p.groups() + " M=" + p.m() + " N=" + p.n() + " ΣK=" + sumK,
+                    2.0 * p.m() * p.n() * sumK, bytes, BenchCase.FP32_OUTPUT,
+                    location -> new KGroupedTrial(location, p, ks)));
+        }
         return cases;
     }
 
-    /** Tokens per expert: between a quarter and one and a half alignments, so both padding and multi-block occur. */
-    private static int[] expertRows(Sizes s) {
-        int alignment = DeepGemm.getMkAlignmentForContiguousLayout();
-        return new SplittableRandom(5).ints(s.groups(), alignment / 4, alignment * 3 / 2).toArray();
+    /** Bytes of the used A rows, all of B (G experts), their FP32 scales and the BF16 D rows. */
+    private static double gemmBytes(long aRows, int groups, int n, int k) {
+        long kBlocks = Reference.ceilDiv(k, 128);
+        long bScaleRows = (long) groups * Reference.ceilDiv(n, 128);
+        return (double) (aRows + (long) groups * n) * k + 4.0 * kBlocks * (aRows + bScaleRows) + 2.0 * aRows * n;
     }
 
-    private static Fp8Tensor transposedMatrices(Fp8Tensor x) {
-        return new Fp8Tensor(x.data().transpose(1, 2), x.scales().transpose(1, 2));
+    private static int[] expertRows(Contiguous p) {
+        return RandomTensors.around(5L * p.groups() + p.expectedM(), p.groups(), p.expectedM(), 1, 1,
+                Integer.MAX_VALUE);
     }
 
-    /** Dequantised group {@code g} of a [G, R, K] operand with scales per (granRows rows, 128 K). */
-    private static double[] group(Fp8Tensor x, int g, int granRows) {
-        return Reference.dequantize(x.data().select(0, g), x.scales().select(0, g), granRows, 128);
+    private static int[] maskedRows(Masked p) {
+        return RandomTensors.around(11L * p.groups() + p.expectedM(), p.groups(), p.expectedM(), 1, 0, p.maxM());
+    }
+
+    private static int[] groupKs(KGrouped p) {
+        return RandomTensors.around(13L * p.groups() + p.expectedK(), p.groups(), p.expectedK(), 128, 128,
+                Integer.MAX_VALUE);
+    }
+
+    /**
+     * A grouped GEMM trial checked element by element: the reference of output row r of group g, column j, is
+     * {@code aRow(g, r) · bRow(g, j) + c(g, r, j)}.
+     */
+    private abstract static class GroupedTrial extends Trial {
+        /** Per group, the output rows compared. */
+        int[][] sampleRows;
+        /** The output columns compared. */
+        int[] sampleCols;
+        boolean sampled;
+
+        GroupedTrial(Location location) {
+            super(location);
+        }
+
+        /**
+         * Picks every row of every group when the reference is cheap, else a few rows per group (its first and last
+         * among them) and {@link Sample#PICKS} columns.
+         */
+        final void pickSample(long seed, int[] groupRows, int n, long k) {
+            long rows = Arrays.stream(groupRows).asLongStream().sum();
+            Sample whole = Sample.of(seed, (int) Math.min(Integer.MAX_VALUE, rows), n, k);
+            SplittableRandom rng = new SplittableRandom(seed);
+            sampled = !whole.full();
+            int perGroup = Math.max(2, Sample.PICKS / groupRows.length);
+            sampleRows = new int[groupRows.length][];
+            for (int g = 0; g < groupRows.length; g++) {
+                sampleRows[g] = sampled ? Sample.pick(rng, groupRows[g], perGroup)
+                        : IntStream.range(0, groupRows[g]).toArray();
+            }
+            sampleCols = sampled ? Sample.pick(rng, n, Sample.PICKS) : IntStream.range(0, n).toArray();
+        }
+
+        abstract double[] aRow(int g, int r);
+
+        abstract double[] bRow(int g, int j);
+
+        double c(int g, int r, int j) {
+            return 0;
+        }
+
+        /** Output rows {@code rows} of group g, read back. */
+        abstract double[][] outputRows(int g, int[] rows);
+
+        final Check compare() {
+            int count = Arrays.stream(sampleRows).mapToInt(r -> r.length).sum() * sampleCols.length;
+            double[] output = new double[count];
+            double[] reference = new double[count];
+            int at = 0;
+            for (int g = 0; g < sampleRows.length; g++) {
+                if (sampleRows[g].length == 0) {
+                    continue;
+                }
+                int group = g;
+                int[] rows = sampleRows[g];
+                int base = at;
+                double[][] bRows = new double[sampleCols.length][];
+                IntStream.range(0, bRows.length).parallel().forEach(j -> bRows[j] = bRow(group, sampleCols[j]));
+                double[][] got = outputRows(g, rows);
+                IntStream.range(0, rows.length).parallel().forEach(i -> {
+                    double[] a = aRow(group, rows[i]);
+                    for (int j = 0; j < sampleCols.length; j++) {
+                        output[base + i * sampleCols.length + j] = got[i][sampleCols[j]];
+                        reference[base + i * sampleCols.length + j] = Reference.dot(a, bRows[j])
+                                + c(group, rows[i], sampleCols[j]);
+                    }
+                });
+                at += rows.length * sampleCols.length;
+            }
+            return Check.of(Reference.calcDiff(output, reference), count, sampled);
+        }
+
+        /**
+         * Bytes of {@code region} (rows [from, to) of a 2-D output) that are no longer poisoned: every row when
+         * checking in full, else the first and last row.
+         */
+        final long writtenRows(Tensor out, int from, int to) {
+            if (from >= to) {
+                return 0;
+            }
+            if (!sampled) {
+                return Reference.bytesNotEqualTo(out.narrow(0, from, to - from), POISON);
+            }
+            long written = Reference.bytesNotEqualTo(out.narrow(0, from, 1), POISON);
+            return to - 1 > from ? written + Reference.bytesNotEqualTo(out.narrow(0, to - 1, 1), POISON) : written;
+        }
     }
 
     /**
      * Experts laid end to end in A, each starting at a multiple of the alignment. The index layout marks every row
      * with its expert (−1 for padding); the psum layout lists each expert's end row.
      */
-    private static final class ContiguousTrial extends Trial {
+    private static final class ContiguousTrial extends GroupedTrial {
+        private final Contiguous p;
+        private final Fp8Tensor hostA;
+        private final Fp8Tensor hostB;
         private final Fp8Tensor a;
         private final Fp8Tensor b;
         private final Tensor d;
         private final Tensor layout;
-        private final boolean psum;
-        private final boolean bKByN;
         private final int[] starts;
         private final int[] rows;
-        private final int n;
-        private final double[][] reference;
 
-        ContiguousTrial(int[] rows, int n, int k, boolean psum, boolean bKByN) {
+        ContiguousTrial(Location location, Contiguous p, int[] rows) {
+            super(location);
+            this.p = p;
             this.rows = rows;
-            this.n = n;
-            this.psum = psum;
-            this.bKByN = bKByN;
             int alignment = DeepGemm.getMkAlignmentForContiguousLayout();
             int groups = rows.length;
             starts = new int[groups];
@@ -96,203 +219,227 @@ final class GroupedGemmCases {
                 next = Reference.align(ends[g], alignment);
             }
             int mTotal = next;
-            SplittableRandom rng = new SplittableRandom(17);
-            int kBlocks = Reference.ceilDiv(k, 128);
-            a = own(new Fp8Tensor(Reference.fp8(rng, mTotal, k), Reference.scales(rng, mTotal, kBlocks)));
-            b = own(new Fp8Tensor(Reference.fp8(rng, groups, n, k),
-                    Reference.scales(rng, groups, Reference.ceilDiv(n, 128), kBlocks)));
-            if (psum) {
-                layout = own(Tensor.ofInts(ends, groups));
+            long seed = 17L * groups + p.n() + p.k();
+            int kBlocks = Reference.ceilDiv(p.k(), 128);
+            hostA = own(new Fp8Tensor(RandomTensors.fp8(seed, mTotal, p.k()),
+                    RandomTensors.scales(seed + 1, mTotal, kBlocks)));
+            hostB = own(new Fp8Tensor(RandomTensors.fp8(seed + 2, groups, p.n(), p.k()),
+                    RandomTensors.scales(seed + 3, groups, Reference.ceilDiv(p.n(), 128), kBlocks)));
+            Tensor hostLayout;
+            if (p.kind() == ContiguousKind.PSUM) {
+                hostLayout = own(Tensor.ofInts(ends, groups));
             } else {
                 int[] index = new int[mTotal];
-                java.util.Arrays.fill(index, -1);
+                Arrays.fill(index, -1);
                 for (int g = 0; g < groups; g++) {
-                    java.util.Arrays.fill(index, starts[g], ends[g], g);
+                    Arrays.fill(index, starts[g], ends[g], g);
                 }
-                layout = own(Tensor.ofInts(index, mTotal));
+                hostLayout = own(Tensor.ofInts(index, mTotal));
             }
-            d = own(Tensor.zeros(DType.BF16, mTotal, n));
-            d.fillBytes(POISON);
-            double[] aAll = Reference.dequantize(a.data(), a.scales(), 1, 128);
-            reference = new double[groups][];
-            for (int g = 0; g < groups; g++) {
-                reference[g] = Reference.gemmNt(Reference.slice(aAll, starts[g] * k, ends[g] * k), group(b, g, 128),
-                        null, rows[g], n, k);
-            }
+            a = onTarget(hostA);
+            b = onTarget(hostB);
+            layout = onTarget(hostLayout);
+            d = onTarget(Reference.poison(own(Tensor.zeros(DType.BF16, mTotal, p.n())), POISON));
+            pickSample(seed, rows, p.n(), p.k());
         }
 
         @Override
         void run() {
-            if (bKByN) {
-                DeepGemm.mGroupedFp8GemmNnContiguous(a, transposedMatrices(b), d, layout, psum);
-            } else if (psum) {
-                DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout, true);
-            } else {
-                DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout);
+            switch (p.kind()) {
+                case INDEX -> DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout);
+                case PSUM -> DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout, true);
+                case NN -> DeepGemm.mGroupedFp8GemmNnContiguous(a, new Fp8Tensor(b.data().transpose(1, 2),
+                        b.scales().transpose(1, 2)), d, layout, false);
             }
         }
 
         @Override
-        Check check() {
-            double[] got = Reference.values(d);
-            double[] out = new double[0];
-            double[] ref = new double[0];
-            long gapBytesWritten = 0;
-            for (int g = 0; g < rows.length; g++) {
-                out = concat(out, Reference.slice(got, starts[g] * n, (starts[g] + rows[g]) * n));
-                ref = concat(ref, reference[g]);
-                int gapEnd = g + 1 < rows.length ? starts[g + 1] : (int) d.size(0);
-                gapBytesWritten += Reference.bytesNotEqualTo(d.narrow(0, starts[g] + rows[g],
-                        gapEnd - starts[g] - rows[g]), POISON);
-            }
-            // Only the psum layout promises to leave the rows between experts alone.
-            String problem = psum && gapBytesWritten > 0 ? gapBytesWritten + " bytes of D between experts written"
-                    : null;
-            return new Check(Reference.calcDiff(out, ref), problem);
+        double[] aRow(int g, int r) {
+            return Reference.dequantizedRow(hostA.data(), hostA.scales(), starts[g] + r, 1, 128);
         }
 
-    }
+        @Override
+        double[] bRow(int g, int j) {
+            return Reference.dequantizedRow(hostB.data().select(0, g), hostB.scales().select(0, g), j, 128, 128);
+        }
 
-    private static double[] concat(double[] x, double[] y) {
-        double[] r = java.util.Arrays.copyOf(x, x.length + y.length);
-        System.arraycopy(y, 0, r, x.length, y.length);
-        return r;
+        @Override
+        double[][] outputRows(int g, int[] groupRows) {
+            int[] global = Arrays.stream(groupRows).map(r -> starts[g] + r).toArray();
+            return Reference.rows(d, global);
+        }
+
+        @Override
+        Check check() {
+            Check check = compare();
+            if (p.kind() != ContiguousKind.PSUM) {
+                return check; // only the psum layout promises to leave the rows between experts alone
+            }
+            long written = 0;
+            for (int g = 0; g < rows.length; g++) {
+                int gapEnd = g + 1 < rows.length ? starts[g + 1] : (int) d.size(0);
+                written += writtenRows(d, starts[g] + rows[g], gapEnd);
+            }
+            return check.withProblem(written > 0 ? written + " bytes of D between experts written" : null);
+        }
     }
 
     /** Group g computes only its first masked_m[g] rows; the rest of D must stay as it was. */
-    private static final class MaskedTrial extends Trial {
+    private static final class MaskedTrial extends GroupedTrial {
+        private final Masked p;
+        private final Fp8Tensor hostA;
+        private final Fp8Tensor hostB;
         private final Fp8Tensor a;
         private final Fp8Tensor b;
         private final Tensor d;
         private final Tensor maskedM;
         private final int[] masked;
-        private final int maxM;
-        private final int n;
-        private final double[][] reference;
 
-        MaskedTrial(int[] masked, int maxM, int n, int k) {
+        MaskedTrial(Location location, Masked p, int[] masked) {
+            super(location);
+            this.p = p;
             this.masked = masked;
-            this.maxM = maxM;
-            this.n = n;
             int groups = masked.length;
-            SplittableRandom rng = new SplittableRandom(19);
-            int kBlocks = Reference.ceilDiv(k, 128);
-            a = own(new Fp8Tensor(Reference.fp8(rng, groups, maxM, k),
-                    Reference.scales(rng, groups, maxM, kBlocks)));
-            b = own(new Fp8Tensor(Reference.fp8(rng, groups, n, k),
-                    Reference.scales(rng, groups, Reference.ceilDiv(n, 128), kBlocks)));
-            maskedM = own(Tensor.ofInts(masked, groups));
-            d = own(Tensor.zeros(DType.BF16, groups, maxM, n));
-            d.fillBytes(POISON);
-            reference = new double[groups][];
+            long seed = 19L * groups + p.n() + p.k();
+            int kBlocks = Reference.ceilDiv(p.k(), 128);
+            // Rows past masked_m are never read: only the rows a group uses get random data.
+            Tensor data = Tensor.zeros(DType.FP8_E4M3, groups, p.maxM(), p.k());
             for (int g = 0; g < groups; g++) {
-                double[] ag = Reference.slice(group(a, g, 1), 0, masked[g] * k);
-                reference[g] = Reference.gemmNt(ag, group(b, g, 128), null, masked[g], n, k);
+                RandomTensors.fillFp8(data.hostSegment(), (long) g * p.maxM() * p.k(), (long) masked[g] * p.k(),
+                        seed + 4 + g);
             }
+            hostA = own(new Fp8Tensor(data, RandomTensors.scales(seed + 1, groups, p.maxM(), kBlocks)));
+            hostB = own(new Fp8Tensor(RandomTensors.fp8(seed + 2, groups, p.n(), p.k()),
+                    RandomTensors.scales(seed + 3, groups, Reference.ceilDiv(p.n(), 128), kBlocks)));
+            a = onTarget(hostA);
+            b = onTarget(hostB);
+            maskedM = onTarget(own(Tensor.ofInts(masked, groups)));
+            d = onTarget(Reference.poison(own(Tensor.zeros(DType.BF16, groups, p.maxM(), p.n())), POISON));
+            pickSample(seed, masked, p.n(), p.k());
         }
 
         @Override
         void run() {
-            int expectedM = Math.max(1, java.util.Arrays.stream(masked).sum() / masked.length);
-            DeepGemm.mGroupedFp8GemmNtMasked(a, b, d, maskedM, expectedM);
+            DeepGemm.mGroupedFp8GemmNtMasked(a, b, d, maskedM, p.expectedM());
+        }
+
+        @Override
+        double[] aRow(int g, int r) {
+            return Reference.dequantizedRow(hostA.data().select(0, g), hostA.scales().select(0, g), r, 1, 128);
+        }
+
+        @Override
+        double[] bRow(int g, int j) {
+            return Reference.dequantizedRow(hostB.data().select(0, g), hostB.scales().select(0, g), j, 128, 128);
+        }
+
+        @Override
+        double[][] outputRows(int g, int[] rows) {
+            return Reference.rows(d.select(0, g), rows);
         }
 
         @Override
         Check check() {
-            double[] out = new double[0];
-            double[] ref = new double[0];
             long written = 0;
             for (int g = 0; g < masked.length; g++) {
-                Tensor dg = d.select(0, g);
-                out = concat(out, Reference.values(dg.narrow(0, 0, masked[g])));
-                ref = concat(ref, reference[g]);
-                written += Reference.bytesNotEqualTo(dg.narrow(0, masked[g], maxM - masked[g]), POISON);
+                written += writtenRows(d.select(0, g), masked[g], p.maxM());
             }
-            return new Check(Reference.calcDiff(out, ref),
-                    written > 0 ? written + " bytes of D beyond masked_m written" : null);
+            return compare().withProblem(written > 0 ? written + " bytes of D beyond masked_m written" : null);
         }
-
     }
 
     /**
-     * Weight-gradient GEMM, groups along K. The same logical per-group matrices serve both entry points: nt takes
-     * flat per-group [M, K_g] K-major blocks, tn takes tokens as rows ([ΣK, M]); scales are per 128 tokens.
+     * Weight-gradient GEMM, groups along K, scales per 128 tokens. nt takes flat per-group [M, K_g] K-major blocks
+     * laid end to end, with scales [M, ΣK/128] (the transpose of a contiguous [ΣK/128, M]); tn takes tokens as rows,
+     * A [ΣK, M] and B [ΣK, N], with scales [ΣK/128, M] and [ΣK/128, N].
      */
-    private static final class KGroupedTrial extends Trial {
+    private static final class KGroupedTrial extends GroupedTrial {
+        private final KGrouped p;
+        private final int[] ks;
+        private final int[] tokenStarts;
+        private final Tensor hostA;
+        private final Tensor hostB;
+        private final Tensor hostSfa;
+        private final Tensor hostSfb;
+        private final Tensor hostC;
         private final Fp8Tensor a;
         private final Fp8Tensor b;
         private final Tensor c;
         private final Tensor d;
         private final Tensor ksTensor;
-        private final int[] ks;
-        private final boolean tn;
-        private final double[] reference;
 
-        KGroupedTrial(int[] ks, int m, int n, boolean tn) {
+        KGroupedTrial(Location location, KGrouped p, int[] ks) {
+            super(location);
+            this.p = p;
             this.ks = ks;
-            this.tn = tn;
             int groups = ks.length;
-            int sumK = java.util.Arrays.stream(ks).sum();
-            int sumBlocks = sumK / 128;
-            SplittableRandom rng = new SplittableRandom(23);
-            // Token-major data and scales: [ΣK, M], [ΣK/128, M] (and the same for B with N).
-            Tensor aTokens = own(Reference.fp8(rng, sumK, m));
-            Tensor bTokens = own(Reference.fp8(rng, sumK, n));
-            Tensor sfa = own(Reference.scales(rng, sumBlocks, m));
-            Tensor sfb = own(Reference.scales(rng, sumBlocks, n));
-            if (tn) {
-                a = new Fp8Tensor(aTokens, sfa);
-                b = new Fp8Tensor(bTokens, sfb);
-            } else {
-                a = new Fp8Tensor(own(perGroupKMajor(aTokens, ks)), sfa.t());
-                b = new Fp8Tensor(own(perGroupKMajor(bTokens, ks)), sfb.t());
+            tokenStarts = new int[groups];
+            for (int g = 1; g < groups; g++) {
+                tokenStarts[g] = tokenStarts[g - 1] + ks[g - 1];
             }
-            c = own(Reference.uniform(rng, DType.FP32, groups, m, n));
-            d = own(Tensor.zeros(DType.FP32, groups, m, n));
-            d.fillBytes(POISON);
-            ksTensor = own(Tensor.ofInts(ks, groups));
-            double[] ref = Reference.values(c);
-            int token = 0;
-            for (int g = 0; g < groups; g++) {
-                Tensor aBlock = aTokens.narrow(0, token, ks[g]).t();
-                Tensor bBlock = bTokens.narrow(0, token, ks[g]).t();
-                Tensor sfaBlock = sfa.narrow(0, token / 128, ks[g] / 128).t();
-                Tensor sfbBlock = sfb.narrow(0, token / 128, ks[g] / 128).t();
-                double[] dg = Reference.gemmNt(Reference.dequantize(aBlock, sfaBlock, 1, 128),
-                        Reference.dequantize(bBlock, sfbBlock, 1, 128), null, m, n, ks[g]);
-                for (int i = 0; i < dg.length; i++) {
-                    ref[g * m * n + i] += dg[i];
-                }
-                token += ks[g];
-            }
-            reference = ref;
-        }
-
-        /** Flat FP8 buffer holding each group's [rows, K_g] K-major block, groups end to end. */
-        private static Tensor perGroupKMajor(Tensor tokens, int[] ks) {
-            long rows = tokens.size(1);
-            Tensor flat = Tensor.zeros(DType.FP8_E4M3, tokens.size(0) * rows);
-            long token = 0;
-            for (int k : ks) {
-                flat.narrow(0, token * rows, k * rows).view(rows, k).copyFrom(tokens.narrow(0, token, k).t());
-                token += k;
-            }
-            return flat;
+            long sumK = Arrays.stream(ks).asLongStream().sum();
+            long seed = 23L * groups + p.m() + p.n();
+            hostA = own(p.tn() ? RandomTensors.fp8(seed, sumK, p.m()) : RandomTensors.fp8(seed, sumK * p.m()));
+            hostB = own(p.tn() ? RandomTensors.fp8(seed + 1, sumK, p.n()) : RandomTensors.fp8(seed + 1, sumK * p.n()));
+            hostSfa = own(RandomTensors.scales(seed + 2, sumK / 128, p.m()));
+            hostSfb = own(RandomTensors.scales(seed + 3, sumK / 128, p.n()));
+            hostC = own(RandomTensors.uniform(seed + 4, groups, p.m(), p.n()));
+            Tensor sfa = onTarget(hostSfa);
+            Tensor sfb = onTarget(hostSfb);
+            a = new Fp8Tensor(onTarget(hostA), p.tn() ? sfa : sfa.t());
+            b = new Fp8Tensor(onTarget(hostB), p.tn() ? sfb : sfb.t());
+            c = onTarget(hostC);
+            d = onTarget(Reference.poison(own(Tensor.zeros(DType.FP32, groups, p.m(), p.n())), POISON));
+            ksTensor = onTarget(own(Tensor.ofInts(ks, groups)));
+            int[] rowsPerGroup = new int[groups];
+            Arrays.fill(rowsPerGroup, p.m());
+            pickSample(seed, rowsPerGroup, p.n(), sumK / groups);
         }
 
         @Override
         void run() {
-            if (tn) {
+            if (p.tn()) {
                 DeepGemm.kGroupedFp8GemmTnContiguous(a, b, d, ks, ksTensor, c);
             } else {
                 DeepGemm.kGroupedFp8GemmNtContiguous(a, b, d, ks, ksTensor, c);
             }
         }
 
-        @Override
-        Check check() {
-            return Check.of(Reference.calcDiff(Reference.values(d), reference));
+        /** Row {@code r} of group g's [rows, K_g] operand, dequantised with the per-(row, 128 tokens) scales. */
+        private double[] groupRow(Tensor data, Tensor scales, int g, int r, int rows) {
+            MemorySegment seg = data.hostSegment();
+            double[] out = new double[ks[g]];
+            for (int t = 0; t < ks[g]; t++) {
+                long token = tokenStarts[g] + t;
+                long offset = p.tn() ? token * rows + r : (long) tokenStarts[g] * rows + (long) r * ks[g] + t;
+                out[t] = Tensor.readFloat(seg, DType.FP8_E4M3, offset) * Reference.at(scales, token / 128, r);
+            }
+            return out;
         }
 
+        @Override
+        double[] aRow(int g, int r) {
+            return groupRow(hostA, hostSfa, g, r, p.m());
+        }
+
+        @Override
+        double[] bRow(int g, int j) {
+            return groupRow(hostB, hostSfb, g, j, p.n());
+        }
+
+        @Override
+        double c(int g, int r, int j) {
+            return Reference.at(hostC.select(0, g), r, j);
+        }
+
+        @Override
+        double[][] outputRows(int g, int[] rows) {
+            return Reference.rows(d.select(0, g), rows);
+        }
+
+        @Override
+        Check check() {
+            return compare();
+        }
     }
 }

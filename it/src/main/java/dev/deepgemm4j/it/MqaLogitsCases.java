@@ -4,16 +4,20 @@ import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8E4M3;
 import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * The DeepSeek-V3.2 indexer: fp8_mqa_logits (prefill), get_paged_mqa_logits_metadata and fp8_paged_mqa_logits
- * (decode over a paged KV cache, one query token per sequence).
+ * (decode over a paged KV cache, one query token per sequence). TFLOPS count {@code 2 · visible pairs · H · D}, as
+ * DeepGEMM reports them.
  */
 final class MqaLogitsCases {
 
@@ -25,51 +29,93 @@ final class MqaLogitsCases {
     private MqaLogitsCases() {
     }
 
-    static List<BenchCase> all(Sizes s) {
-        int heads = s.mqaHeads();
-        int dim = s.mqaDim();
+    /** Prefill: {@code seq} queries over {@code seqKv} keys, query i seeing a causal window that ends at its row. */
+    record Plain(int seq, int seqKv, int heads, int dim) {
+    }
+
+    /** Decode: {@code batch} sequences of about {@code avgContext} cached keys each, one query token apiece. */
+    record Paged(int batch, int avgContext, int heads, int dim) {
+    }
+
+    static List<BenchCase> cases(List<Plain> plain, List<Paged> paged) {
         List<BenchCase> cases = new ArrayList<>();
-
-        SplittableRandom windows = new SplittableRandom(29);
-        int[] ke = windows.ints(s.mqaSeq(), 1, s.mqaSeqKv() + 1).toArray();
-        int[] ks = new int[ke.length];
-        long pairs = 0;
-        for (int i = 0; i < ke.length; i++) {
-            ks[i] = windows.nextInt(ke[i]);
-            pairs += ke[i] - ks[i];
+        for (Plain p : plain) {
+            int[][] window = windows(p);
+            long pairs = IntStream.range(0, p.seq()).mapToLong(i -> window[1][i] - window[0][i]).sum();
+            double bytes = (double) p.seq() * p.heads() * (p.dim() + 4) + (double) p.seqKv() * (p.dim() + 4)
+                    + 4.0 * p.seq() * p.seqKv();
+            cases.add(new BenchCase("fp8_mqa_logits", "", "S=" + p.seq() + " S_kv=" + p.seqKv() + " H=" + p.heads()
+                    + " D=" + p.dim(), 2.0 * pairs * p.heads() * p.dim(), bytes, BenchCase.FP32_OUTPUT,
+                    location -> new PlainTrial(location, p, window[0], window[1])));
         }
-        cases.add(BenchCase.flops("fp8_mqa_logits", "", "S=" + s.mqaSeq() + " S_kv=" + s.mqaSeqKv() + " H=" + heads
-                + " D=" + dim, 2.0 * pairs * heads * dim, BenchCase.FP32_OUTPUT,
-                () -> new PlainTrial(ks, ke, s.mqaSeqKv(), heads, dim)));
-
-        int[] lens = new SplittableRandom(31).ints(s.pagedBatch(), 1, s.pagedMaxContext() + 1).toArray();
-        long visible = java.util.Arrays.stream(lens).sum();
         int numSms = DeepGemm.getNumSms();
-        String pagedShape = "B=" + lens.length + " next_n=1 ctx<=" + s.pagedMaxContext();
-        cases.add(BenchCase.bytes("get_paged_mqa_logits_metadata", "", pagedShape + " SMs=" + numSms,
-                4.0 * lens.length + 8.0 * (numSms + 1), BenchCase.EXACT, () -> new MetadataTrial(lens, numSms)));
-        cases.add(BenchCase.flops("fp8_paged_mqa_logits", "", pagedShape + " H=" + heads + " D=" + dim,
-                2.0 * visible * heads * dim, BenchCase.FP32_OUTPUT,
-                () -> new PagedTrial(lens, s.pagedMaxContext(), heads, dim, numSms)));
+        for (Paged p : paged) {
+            cases.add(new BenchCase("get_paged_mqa_logits_metadata", "", "B=" + p.batch() + " SMs=" + numSms, 0,
+                    4.0 * p.batch() + 8.0 * (numSms + 1), BenchCase.EXACT,
+                    location -> new MetadataTrial(location, contextLens(p), numSms)));
+        }
+        for (Paged p : paged) {
+            int[] lens = contextLens(p);
+            long visible = Arrays.stream(lens).asLongStream().sum();
+            int maxContext = maxContext(lens);
+            double bytes = visible * (p.dim() + 4.0) + (double) p.batch() * p.heads() * (p.dim() + 4)
+                    + 4.0 * p.batch() * maxContext;
+            cases.add(new BenchCase("fp8_paged_mqa_logits", "", "B=" + p.batch() + " next_n=1 ctx≈" + p.avgContext()
+                    + " H=" + p.heads() + " D=" + p.dim(), 2.0 * visible * p.heads() * p.dim(), bytes,
+                    BenchCase.FP32_OUTPUT, location -> new PagedTrial(location, p, lens, numSms)));
+        }
         return cases;
     }
 
+    /** {ks, ke}: query i sees keys [ks[i], ke[i]) with ke[i] = S_kv − S + i + 1 and ks[i] a small random offset. */
+    private static int[][] windows(Plain p) {
+        SplittableRandom rng = new SplittableRandom(29L + p.seq());
+        int[] ks = new int[p.seq()];
+        int[] ke = new int[p.seq()];
+        for (int i = 0; i < p.seq(); i++) {
+            ke[i] = p.seqKv() - p.seq() + i + 1;
+            ks[i] = rng.nextInt(ke[i] / 8 + 1);
+        }
+        return new int[][] {ks, ke};
+    }
+
+    private static int[] contextLens(Paged p) {
+        return RandomTensors.around(31L + p.batch(), p.batch(), p.avgContext(), 1, 1, Integer.MAX_VALUE);
+    }
+
+    private static int maxContext(int[] lens) {
+        return Reference.align(Arrays.stream(lens).max().orElse(1), BLOCK_KV);
+    }
+
     /** {@code Σ_h w[h] · ReLU(scale · q[h, :] · kv)}, the indexer's score of one (query, KV row) pair. */
-    private static double score(double[] q, int qBase, double[] weights, int wBase, int heads, int dim, double[] kv,
-            int kvBase, double kvScale) {
+    private static double score(double[] q, double[] weights, int heads, int dim, double[] kv, double kvScale) {
         double sum = 0;
         for (int h = 0; h < heads; h++) {
             double dot = 0;
             for (int d = 0; d < dim; d++) {
-                dot += q[qBase + h * dim + d] * kv[kvBase + d];
+                dot += q[h * dim + d] * kv[d];
             }
-            sum += weights[wBase + h] * Math.max(0, kvScale * dot);
+            sum += weights[h] * Math.max(0, kvScale * dot);
         }
         return sum;
     }
 
+    /** Row {@code r} of a contiguous host tensor viewed as [rows, width], widened. */
+    private static double[] hostRow(Tensor t, long r, int width) {
+        MemorySegment seg = t.hostSegment();
+        double[] out = new double[width];
+        for (int i = 0; i < width; i++) {
+            out[i] = Tensor.readFloat(seg, t.dtype(), r * width + i);
+        }
+        return out;
+    }
+
     /** Prefill: query i sees KV rows [ks[i], ke[i]); the rest of its logits row must be −inf (clean_logits). */
     private static final class PlainTrial extends Trial {
+        private final Plain p;
+        private final Tensor hostQ;
+        private final Fp8Tensor hostKv;
+        private final Tensor hostWeights;
         private final Tensor q;
         private final Fp8Tensor kv;
         private final Tensor weights;
@@ -77,60 +123,67 @@ final class MqaLogitsCases {
         private final Tensor keTensor;
         private final int[] ks;
         private final int[] ke;
-        private final double[] reference;
+        private final Sample sample;
         private Tensor logits;
 
-        PlainTrial(int[] ks, int[] ke, int seqKv, int heads, int dim) {
+        PlainTrial(Location location, Plain p, int[] ks, int[] ke) {
+            super(location);
+            this.p = p;
             this.ks = ks;
             this.ke = ke;
-            SplittableRandom rng = new SplittableRandom(37);
-            int seq = ks.length;
-            q = own(Reference.fp8(rng, seq, heads, dim));
-            kv = own(new Fp8Tensor(Reference.fp8(rng, seqKv, dim), Reference.scales(rng, seqKv)));
-            weights = own(Reference.uniform(rng, DType.FP32, seq, heads));
-            ksTensor = own(Tensor.ofInts(ks, seq));
-            keTensor = own(Tensor.ofInts(ke, seq));
-            double[] qv = Reference.values(q);
-            double[] kvv = Reference.values(kv.data());
-            double[] sv = Reference.values(kv.scales());
-            double[] wv = Reference.values(weights);
-            List<Double> ref = new ArrayList<>();
-            for (int i = 0; i < seq; i++) {
-                for (int j = ks[i]; j < ke[i]; j++) {
-                    ref.add(score(qv, i * heads * dim, wv, i * heads, heads, dim, kvv, j * dim, sv[j]));
-                }
-            }
-            reference = ref.stream().mapToDouble(Double::doubleValue).toArray();
+            long seed = 37L + p.seq() + p.seqKv();
+            hostQ = own(RandomTensors.fp8(seed, p.seq(), p.heads(), p.dim()));
+            hostKv = own(new Fp8Tensor(RandomTensors.fp8(seed + 1, p.seqKv(), p.dim()),
+                    RandomTensors.scales(seed + 2, p.seqKv())));
+            hostWeights = own(RandomTensors.uniform(seed + 3, p.seq(), p.heads()));
+            q = onTarget(hostQ);
+            kv = onTarget(hostKv);
+            weights = onTarget(hostWeights);
+            ksTensor = onTarget(own(Tensor.ofInts(ks, p.seq())));
+            keTensor = onTarget(own(Tensor.ofInts(ke, p.seq())));
+            sample = Sample.of(seed, p.seq(), p.seqKv(), (long) p.heads() * p.dim());
         }
 
         @Override
         void run() {
-            logits = own(DeepGemm.fp8MqaLogits(q, kv, weights, ksTensor, keTensor, true, 0));
+            logits = returned(DeepGemm.fp8MqaLogits(q, kv, weights, ksTensor, keTensor, true, 0));
         }
 
         @Override
         Check check() {
-            int seqKv = Math.toIntExact(kv.data().size(0));
-            if (logits.dim() != 2 || logits.size(0) != ks.length || logits.size(1) != seqKv) {
-                return new Check(Double.NaN, "logits shape " + java.util.Arrays.toString(logits.shape())
-                        + ", expected [" + ks.length + ", " + seqKv + "]");
+            if (logits.dim() != 2 || logits.size(0) != p.seq() || logits.size(1) != p.seqKv()) {
+                return Check.failed("logits shape " + Arrays.toString(logits.shape()) + ", expected [" + p.seq()
+                        + ", " + p.seqKv() + "]");
             }
-            double[] got = Reference.values(logits);
-            double[] inside = new double[reference.length];
+            SplittableRandom rng = new SplittableRandom(p.seq());
+            double[][] got = Reference.rows(logits, sample.rows());
+            List<Double> output = new ArrayList<>();
+            List<Double> reference = new ArrayList<>();
             long notMasked = 0;
-            int at = 0;
-            for (int i = 0; i < ks.length; i++) {
-                for (int j = 0; j < seqKv; j++) {
-                    double v = got[i * seqKv + j];
-                    if (j >= ks[i] && j < ke[i]) {
-                        inside[at++] = v;
-                    } else if (v != Double.NEGATIVE_INFINITY) {
+            for (int r = 0; r < sample.rows().length; r++) {
+                int i = sample.rows()[r];
+                double[] row = got[r];
+                for (int j = 0; j < row.length; j++) {
+                    if ((j < ks[i] || j >= ke[i]) && row[j] != Double.NEGATIVE_INFINITY) {
                         notMasked++;
                     }
                 }
+                int width = ke[i] - ks[i];
+                int[] cols = sample.full() ? IntStream.range(0, width).toArray() : Sample.pick(rng, width,
+                        Sample.PICKS);
+                double[] qi = hostRow(hostQ, i, p.heads() * p.dim());
+                double[] wi = hostRow(hostWeights, i, p.heads());
+                for (int c : cols) {
+                    int j = ks[i] + c;
+                    output.add(row[j]);
+                    reference.add(score(qi, wi, p.heads(), p.dim(), hostRow(hostKv.data(), j, p.dim()),
+                            hostKv.scales().getFloat(j)));
+                }
             }
-            return new Check(Reference.calcDiff(inside, reference),
-                    notMasked > 0 ? notMasked + " logits outside [ks, ke) are not -inf" : null);
+            double[] out = output.stream().mapToDouble(Double::doubleValue).toArray();
+            return Check.of(Reference.calcDiff(out, reference.stream().mapToDouble(Double::doubleValue).toArray()),
+                    out.length, !sample.full()).withProblem(notMasked > 0 ? notMasked
+                            + " logits outside [ks, ke) are not -inf" : null);
         }
     }
 
@@ -164,25 +217,27 @@ final class MqaLogitsCases {
         private final double[] reference;
         private Tensor meta;
 
-        MetadataTrial(int[] lens, int numSms) {
+        MetadataTrial(Location location, int[] lens, int numSms) {
+            super(location);
             this.numSms = numSms;
-            contextLens = own(Tensor.ofInts(lens, lens.length, 1));
-            reference = java.util.Arrays.stream(referenceMetadata(lens, numSms)).asDoubleStream().toArray();
+            contextLens = onTarget(own(Tensor.ofInts(lens, lens.length, 1)));
+            reference = Arrays.stream(referenceMetadata(lens, numSms)).asDoubleStream().toArray();
         }
 
         @Override
         void run() {
-            meta = own(DeepGemm.getPagedMqaLogitsMetadata(contextLens, BLOCK_KV, numSms));
+            meta = returned(DeepGemm.getPagedMqaLogitsMetadata(contextLens, BLOCK_KV, numSms));
         }
 
         @Override
         Check check() {
             if (meta.dim() != 2 || meta.size(0) != numSms + 1 || meta.size(1) != 2) {
-                return new Check(Double.NaN, "schedule_meta shape " + java.util.Arrays.toString(meta.shape())
-                        + ", expected [" + (numSms + 1) + ", 2]");
+                return Check.failed("schedule_meta shape " + Arrays.toString(meta.shape()) + ", expected ["
+                        + (numSms + 1) + ", 2]");
             }
-            double[] got = java.util.Arrays.stream(meta.toIntArray()).asDoubleStream().toArray();
-            return Check.of(Reference.calcDiff(got, reference));
+            double[] got = Reference.onHost(meta, h -> Arrays.stream(h.toIntArray()).asDoubleStream().toArray());
+            long wrong = IntStream.range(0, got.length).filter(i -> got[i] != reference[i]).count();
+            return Check.full(got, reference).withProblem(wrong > 0 ? wrong + " schedule entries differ" : null);
         }
     }
 
@@ -191,6 +246,10 @@ final class MqaLogitsCases {
      * blocks hold 64·D FP8 bytes followed by 64 FP32 scales.
      */
     private static final class PagedTrial extends Trial {
+        private final Paged p;
+        private final Tensor hostQ;
+        private final Tensor hostWeights;
+        private final MemorySegment cache;
         private final Tensor q;
         private final Tensor kvCache;
         private final Tensor weights;
@@ -198,67 +257,53 @@ final class MqaLogitsCases {
         private final Tensor blockTable;
         private final Tensor scheduleMeta;
         private final int[] lens;
+        private final int[] table;
+        private final int maxBlocks;
         private final int maxContext;
-        private final double[] reference;
+        private final Sample sample;
         private Tensor logits;
 
-        PagedTrial(int[] lens, int maxContext, int heads, int dim, int numSms) {
+        PagedTrial(Location location, Paged p, int[] lens, int numSms) {
+            super(location);
+            this.p = p;
             this.lens = lens;
-            this.maxContext = maxContext;
-            SplittableRandom rng = new SplittableRandom(41);
+            this.maxContext = maxContext(lens);
+            long seed = 41L + p.batch() + p.avgContext();
+            SplittableRandom rng = new SplittableRandom(seed);
             int batch = lens.length;
-            int maxBlocks = Reference.ceilDiv(maxContext, BLOCK_KV);
-            int numBlocks = 0;
-            for (int len : lens) {
-                numBlocks += Reference.ceilDiv(len, BLOCK_KV);
-            }
+            maxBlocks = maxContext / BLOCK_KV;
+            int numBlocks = Arrays.stream(lens).map(len -> Reference.ceilDiv(len, BLOCK_KV)).sum();
             int[] physical = shuffledRange(rng, numBlocks);
-            int[] table = new int[batch * maxBlocks];
+            table = new int[batch * maxBlocks];
             int next = 0;
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < Reference.ceilDiv(lens[b], BLOCK_KV); i++) {
                     table[b * maxBlocks + i] = physical[next++];
                 }
             }
-            int rowBytes = dim + 4;
-            kvCache = own(Tensor.zeros(DType.UINT8, numBlocks, BLOCK_KV, 1, rowBytes));
-            MemorySegment cache = kvCache.hostSegment();
-            for (long i = 0; i < (long) numBlocks * BLOCK_KV * dim; i++) {
-                long block = i / ((long) BLOCK_KV * dim);
-                cache.set(ValueLayout.JAVA_BYTE, block * BLOCK_KV * rowBytes + i % ((long) BLOCK_KV * dim),
-                        Reference.randomFp8Code(rng));
-            }
-            for (long slot = 0; slot < (long) numBlocks * BLOCK_KV; slot++) {
-                long block = slot / BLOCK_KV;
-                cache.set(ValueLayout.JAVA_FLOAT_UNALIGNED, block * BLOCK_KV * rowBytes + (long) BLOCK_KV * dim
-                        + 4 * (slot % BLOCK_KV), (float) Math.scalb(1 + rng.nextDouble(), -10 + rng.nextInt(6)));
-            }
-            q = own(Reference.fp8(rng, batch, 1, heads, dim));
-            weights = own(Reference.uniform(rng, DType.FP32, batch, heads));
-            contextLens = own(Tensor.ofInts(lens, batch, 1));
-            blockTable = own(Tensor.ofInts(table, batch, maxBlocks));
-            scheduleMeta = own(Tensor.ofInts(referenceMetadata(lens, numSms), numSms + 1, 2));
-
-            double[] qv = Reference.values(q);
-            double[] wv = Reference.values(weights);
-            double[] row = new double[dim];
-            List<Double> ref = new ArrayList<>();
-            for (int b = 0; b < batch; b++) {
-                for (int p = 0; p < lens[b]; p++) {
-                    long base = (long) table[b * maxBlocks + p / BLOCK_KV] * BLOCK_KV * rowBytes;
-                    int slot = p % BLOCK_KV;
-                    for (int d = 0; d < dim; d++) {
-                        row[d] = Fp8E4M3.toFloat(cache.get(ValueLayout.JAVA_BYTE, base + (long) slot * dim + d));
-                    }
-                    float scale = cache.get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + (long) BLOCK_KV * dim + 4L * slot);
-                    ref.add(score(qv, b * heads * dim, wv, b * heads, heads, dim, row, 0, scale));
+            int dim = p.dim();
+            long blockBytes = (long) BLOCK_KV * (dim + 4);
+            Tensor hostCache = own(RandomTensors.fp8Codes(seed + 1, DType.UINT8, numBlocks, BLOCK_KV, 1, dim + 4));
+            cache = hostCache.hostSegment();
+            RandomTensors.fill(cache, (long) numBlocks * BLOCK_KV, seed + 2, (seg, from, to, r) -> {
+                for (long slot = from; slot < to; slot++) {
+                    seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, slot / BLOCK_KV * blockBytes + (long) BLOCK_KV * dim
+                            + 4 * (slot % BLOCK_KV), RandomTensors.scale(r));
                 }
-            }
-            reference = ref.stream().mapToDouble(Double::doubleValue).toArray();
+            });
+            hostQ = own(RandomTensors.fp8(seed + 3, batch, 1, p.heads(), dim));
+            hostWeights = own(RandomTensors.uniform(seed + 4, batch, p.heads()));
+            kvCache = onTarget(hostCache);
+            q = onTarget(hostQ);
+            weights = onTarget(hostWeights);
+            contextLens = onTarget(own(Tensor.ofInts(lens, batch, 1)));
+            blockTable = onTarget(own(Tensor.ofInts(table, batch, maxBlocks)));
+            scheduleMeta = onTarget(own(Tensor.ofInts(referenceMetadata(lens, numSms), numSms + 1, 2)));
+            sample = Sample.of(seed, batch, maxContext, (long) p.heads() * dim);
         }
 
         private static int[] shuffledRange(SplittableRandom rng, int n) {
-            int[] v = java.util.stream.IntStream.range(0, n).toArray();
+            int[] v = IntStream.range(0, n).toArray();
             for (int i = n - 1; i > 0; i--) {
                 int j = rng.nextInt(i + 1);
                 int t = v[i];
@@ -270,24 +315,48 @@ final class MqaLogitsCases {
 
         @Override
         void run() {
-            logits = own(DeepGemm.fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta,
+            logits = returned(DeepGemm.fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta,
                     maxContext, false));
+        }
+
+        /** The dequantisation inputs of cached position {@code pos} of sequence b: D values, then the scale. */
+        private double[] cachedRow(int b, int pos, double[] scale) {
+            long base = (long) table[b * maxBlocks + pos / BLOCK_KV] * BLOCK_KV * (p.dim() + 4);
+            int slot = pos % BLOCK_KV;
+            double[] row = new double[p.dim()];
+            for (int d = 0; d < row.length; d++) {
+                row[d] = Fp8E4M3.toFloat(cache.get(ValueLayout.JAVA_BYTE, base + (long) slot * p.dim() + d));
+            }
+            scale[0] = cache.get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + (long) BLOCK_KV * p.dim() + 4L * slot);
+            return row;
         }
 
         @Override
         Check check() {
             if (logits.dim() != 2 || logits.size(0) != lens.length || logits.size(1) != maxContext) {
-                return new Check(Double.NaN, "logits shape " + java.util.Arrays.toString(logits.shape())
-                        + ", expected [" + lens.length + ", " + maxContext + "]");
+                return Check.failed("logits shape " + Arrays.toString(logits.shape()) + ", expected [" + lens.length
+                        + ", " + maxContext + "]");
             }
-            double[] got = Reference.values(logits);
-            double[] visible = new double[reference.length];
-            int at = 0;
-            for (int b = 0; b < lens.length; b++) {
-                System.arraycopy(got, b * maxContext, visible, at, lens[b]);
-                at += lens[b];
+            SplittableRandom rng = new SplittableRandom(lens.length);
+            double[][] got = Reference.rows(logits, sample.rows());
+            List<Double> output = new ArrayList<>();
+            List<Double> reference = new ArrayList<>();
+            double[] scale = new double[1];
+            for (int r = 0; r < sample.rows().length; r++) {
+                int b = sample.rows()[r];
+                int[] positions = sample.full() ? IntStream.range(0, lens[b]).toArray()
+                        : Sample.pick(rng, lens[b], Sample.PICKS);
+                double[] qb = hostRow(hostQ, b, p.heads() * p.dim());
+                double[] wb = hostRow(hostWeights, b, p.heads());
+                for (int pos : positions) {
+                    double[] kv = cachedRow(b, pos, scale);
+                    output.add(got[r][pos]);
+                    reference.add(score(qb, wb, p.heads(), p.dim(), kv, scale[0]));
+                }
             }
-            return Check.of(Reference.calcDiff(visible, reference));
+            double[] out = output.stream().mapToDouble(Double::doubleValue).toArray();
+            return Check.of(Reference.calcDiff(out, reference.stream().mapToDouble(Double::doubleValue).toArray()),
+                    out.length, !sample.full());
         }
     }
 }

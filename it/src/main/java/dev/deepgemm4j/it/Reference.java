@@ -1,107 +1,101 @@
 package dev.deepgemm4j.it;
 
-import dev.deepgemm4j.DType;
-import dev.deepgemm4j.Fp8E4M3;
 import dev.deepgemm4j.Tensor;
-import java.util.SplittableRandom;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
-/** Random inputs and float64 reference arithmetic for the benchmark's checks. */
+/**
+ * Float64 reference arithmetic for the benchmark's checks, and reading outputs back from wherever they live.
+ * Operands are host tensors (the generated originals), read through their strides.
+ */
 final class Reference {
 
     private Reference() {
     }
 
-    // ------------------------------------------------------------------ data
+    // ------------------------------------------------------------------ reading
 
-    /** FP8 tensor of random finite, non-zero codes, row-major. */
-    static Tensor fp8(SplittableRandom rng, long... shape) {
-        Tensor t = Tensor.zeros(DType.FP8_E4M3, shape);
-        var seg = t.hostSegment();
-        t.forEachOffset(off -> seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off, randomFp8Code(rng)));
-        return t;
+    /** Element {@code [r, c]} of a 2-D host tensor, widened. */
+    static double at(Tensor t, long r, long c) {
+        return Tensor.readFloat(t.hostSegment(), t.dtype(), t.offset() + r * t.stride(0) + c * t.stride(1));
     }
 
-    static byte randomFp8Code(SplittableRandom rng) {
-        while (true) {
-            byte code = (byte) rng.nextInt(256);
-            float v = Fp8E4M3.toFloat(code);
-            if (!Float.isNaN(v) && v != 0) {
-                return code;
+    /**
+     * Row {@code r} of an FP8 matrix [R, C] dequantised: element c times the scale
+     * {@code scales[r / granRows, c / granCols]} (both 2-D host tensors, any strides).
+     */
+    static double[] dequantizedRow(Tensor data, Tensor scales, long r, int granRows, int granCols) {
+        int cols = Math.toIntExact(data.size(1));
+        double[] row = new double[cols];
+        MemorySegment seg = data.hostSegment();
+        long base = data.offset() + r * data.stride(0);
+        double scale = 0;
+        for (int c = 0; c < cols; c++) {
+            if (c % granCols == 0) {
+                scale = at(scales, r / granRows, c / granCols);
+            }
+            row[c] = Tensor.readFloat(seg, data.dtype(), base + c * data.stride(1)) * scale;
+        }
+        return row;
+    }
+
+    /** All elements of {@code t} (host or device) in row-major logical order, widened. */
+    static double[] values(Tensor t) {
+        Tensor host = t.toHost();
+        try {
+            float[] f = host.toFloatArray();
+            double[] d = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                d[i] = f[i];
+            }
+            return d;
+        } finally {
+            if (host != t) {
+                host.close();
             }
         }
     }
 
-    /** FP32 scales in [2^-10, 2^-4), the range of amax/448 for typical activations, row-major. */
-    static Tensor scales(SplittableRandom rng, long... shape) {
-        return fill(Tensor.zeros(DType.FP32, shape), () -> (float) Math.scalb(1 + rng.nextDouble(), -10
-                + rng.nextInt(6)));
+    /** Runs {@code action} on a host copy of {@code t} (or {@code t} itself when it is in host memory). */
+    static <R> R onHost(Tensor t, java.util.function.Function<Tensor, R> action) {
+        Tensor host = t.toHost();
+        try {
+            return action.apply(host);
+        } finally {
+            if (host != t) {
+                host.close();
+            }
+        }
     }
 
-    /** FP32 powers of two from 2^-20 to 2^5 (UE8M0-representable scales), row-major. */
-    static Tensor powerOfTwoScales(SplittableRandom rng, long... shape) {
-        return fill(Tensor.zeros(DType.FP32, shape), () -> Math.scalb(1f, rng.nextInt(-20, 6)));
-    }
-
-    /** Tensor of {@code dtype} with non-zero values uniform in (-1, 1), row-major. */
-    static Tensor uniform(SplittableRandom rng, DType dtype, long... shape) {
-        return fill(Tensor.zeros(dtype, shape), () -> {
-            double v;
-            do {
-                v = rng.nextDouble(-1, 1);
-            } while (v == 0);
-            return (float) v;
-        });
-    }
-
-    private static Tensor fill(Tensor t, java.util.function.Supplier<Float> values) {
-        var seg = t.hostSegment();
-        t.forEachOffset(off -> Tensor.writeFloat(seg, t.dtype(), off, values.get()));
-        return t;
+    /**
+     * Rows {@code rows} of a 2-D tensor (host or device), each widened. A device tensor is copied back row by row
+     * unless every row is asked for.
+     */
+    static double[][] rows(Tensor t, int[] rows) {
+        double[][] out = new double[rows.length][];
+        if (rows.length == t.size(0) && java.util.stream.IntStream.range(0, rows.length).allMatch(i -> rows[i] == i)) {
+            double[] all = values(t);
+            int cols = Math.toIntExact(t.size(1));
+            for (int i = 0; i < rows.length; i++) {
+                out[i] = java.util.Arrays.copyOfRange(all, rows[i] * cols, (rows[i] + 1) * cols);
+            }
+            return out;
+        }
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = values(t.narrow(0, rows[i], 1));
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ arithmetic
 
-    /** The tensor's values in row-major logical order, widened. */
-    static double[] values(Tensor t) {
-        float[] f = t.toFloatArray();
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
+    static double dot(double[] x, double[] y) {
+        double acc = 0;
+        for (int i = 0; i < x.length; i++) {
+            acc += x[i] * y[i];
         }
-        return d;
-    }
-
-    /**
-     * The real values of an FP8 matrix [R, C] whose scale [r / granRows, c / granCols] applies to element [r, c];
-     * both tensors are read through their logical (possibly transposed) views.
-     */
-    static double[] dequantize(Tensor data, Tensor scales, int granRows, int granCols) {
-        int rows = Math.toIntExact(data.size(0));
-        int cols = Math.toIntExact(data.size(1));
-        int scaleCols = Math.toIntExact(scales.size(1));
-        double[] v = values(data);
-        double[] s = values(scales);
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                v[r * cols + c] *= s[(r / granRows) * scaleCols + c / granCols];
-            }
-        }
-        return v;
-    }
-
-    /** {@code d[m, n] = c[m, n] + Σ_k a[m, k] · b[n, k]} (c may be null). */
-    static double[] gemmNt(double[] a, double[] b, double[] c, int m, int n, int k) {
-        double[] d = c == null ? new double[m * n] : c.clone();
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double acc = 0;
-                for (int p = 0; p < k; p++) {
-                    acc += a[i * k + p] * b[j * k + p];
-                }
-                d[i * n + j] += acc;
-            }
-        }
-        return d;
+        return acc;
     }
 
     /** DeepGEMM's calc_diff: {@code 1 − 2·Σxy / Σ(x² + y²)}, 0 when both are all zero. */
@@ -118,11 +112,6 @@ final class Reference {
         return squares == 0 ? 0 : 1 - 2 * xy / squares;
     }
 
-    /** Elements {@code [from, to)} of a row-major array. */
-    static double[] slice(double[] values, int from, int to) {
-        return java.util.Arrays.copyOfRange(values, from, to);
-    }
-
     static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
@@ -131,18 +120,29 @@ final class Reference {
         return ceilDiv(a, b) * b;
     }
 
-    /** Number of bytes of {@code t} that differ from {@code pattern} (a poisoned region that must stay poisoned). */
+    /** Number of bytes of {@code t} (host or device) that differ from {@code pattern}. */
     static long bytesNotEqualTo(Tensor t, byte pattern) {
-        var seg = t.hostSegment();
-        int size = t.dtype().byteSize();
-        long[] changed = {0};
-        t.forEachOffset(off -> {
-            for (int b = 0; b < size; b++) {
-                if (seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off * size + b) != pattern) {
-                    changed[0]++;
+        if (t.numel() == 0) {
+            return 0;
+        }
+        return onHost(t, host -> {
+            MemorySegment seg = host.hostSegment();
+            int size = host.dtype().byteSize();
+            long[] changed = {0};
+            host.forEachOffset(off -> {
+                for (int b = 0; b < size; b++) {
+                    if (seg.get(ValueLayout.JAVA_BYTE, off * size + b) != pattern) {
+                        changed[0]++;
+                    }
                 }
-            }
+            });
+            return changed[0];
         });
-        return changed[0];
+    }
+
+    /** Sets every byte of a contiguous host tensor to {@code pattern} (a poisoned output). */
+    static Tensor poison(Tensor t, byte pattern) {
+        t.hostSegment().fill(pattern);
+        return t;
     }
 }

@@ -1,37 +1,81 @@
 package dev.deepgemm4j.it;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** Text rendering of benchmark rows. */
+/**
+ * Text rendering of the benchmark's results. GPU runs add the first call's time (which includes the JIT), the kernels
+ * it compiled, and the cuBLASLt baseline where it ran.
+ */
 final class ResultTable {
 
-    private static final String FORMAT = "%-46s %-34s %-8s %10s %18s %10s  %s%n";
+    private static final String CPU_FORMAT = "%-46s %-38s %11s %9s %9s %16s  %s";
+    private static final String GPU_FORMAT = "%-46s %-38s %11s %9s %9s %10s %-11s %16s %11s %9s  %s";
 
-    private ResultTable() {
+    private final boolean gpu;
+
+    ResultTable(boolean gpu) {
+        this.gpu = gpu;
     }
 
     /** The aligned table with its header line. */
-    static String render(List<BenchRow> rows) {
+    String render(List<BenchRow> rows) {
         StringBuilder sb = new StringBuilder(header()).append('\n');
         rows.forEach(r -> sb.append(line(r)).append('\n'));
         return sb.toString();
     }
 
-    /** The column titles. */
-    static String header() {
-        return String.format(Locale.ROOT, FORMAT, "op", "shape", "backend", "time ms", "GFLOP/s | GB/s", "calc_diff",
-                "status").stripTrailing();
+    String header() {
+        List<Object> cells = new ArrayList<>(List.of("op", "shape", "µs", "TFLOPS", "GB/s"));
+        if (gpu) {
+            cells.addAll(List.of("first ms", "jit"));
+        }
+        cells.add("calc_diff (n)");
+        if (gpu) {
+            cells.addAll(List.of("cuBLASLt µs", "speedup"));
+        }
+        cells.add("status");
+        return String.format(Locale.ROOT, gpu ? GPU_FORMAT : CPU_FORMAT, cells.toArray()).stripTrailing();
     }
 
-    /** One row, without a line break (printed as each operator finishes). */
-    static String line(BenchRow r) {
-        String label = r.variant().isEmpty() ? r.op() : r.op() + " [" + r.variant() + "]";
-        String time = r.timeMs() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.timeMs());
-        String rate = r.rate() == null ? "-" : String.format(Locale.ROOT, "%.3f %s", r.rate(), r.rateUnit());
-        String diff = r.calcDiff() == null ? "-" : String.format(Locale.ROOT, "%.2e", r.calcDiff());
-        return String.format(Locale.ROOT, FORMAT, label, r.shape(), r.backend(), time, rate, diff, r.status())
-                .stripTrailing();
+    /** One row, without a line break. */
+    String line(BenchRow r) {
+        List<Object> cells = new ArrayList<>(List.of(r.label(), r.shape(), number(r.timeUs()), number(r.tflops()),
+                number(r.gbps())));
+        if (gpu) {
+            cells.add(number(r.coldMs()));
+            cells.add(r.jitCompiles() == null ? "-" : r.jitCompiles() == 0 ? "cached"
+                    : r.jitCompiles() + " in " + r.jitCompileMs() + "ms");
+        }
+        cells.add(r.calcDiff() == null ? "-" : String.format(Locale.ROOT, "%.2e (%s%d)", r.calcDiff(),
+                Boolean.TRUE.equals(r.sampled()) ? "~" : "", r.compared()));
+        if (gpu) {
+            CublasLtBaseline.Result b = r.cublasLt();
+            boolean ran = b != null && b.timeUs() != null;
+            cells.add(ran ? number(b.timeUs()) : b == null ? "" : "n/a");
+            cells.add(ran ? String.format(Locale.ROOT, "%.2fx", b.speedup()) : "");
+        }
+        cells.add(r.status());
+        return String.format(Locale.ROOT, gpu ? GPU_FORMAT : CPU_FORMAT, cells.toArray()).stripTrailing();
+    }
+
+    /** Three significant digits at most, no exponent for the magnitudes a benchmark produces. */
+    static String number(Double v) {
+        if (v == null) {
+            return "-";
+        }
+        double a = Math.abs(v);
+        if (a >= 100 || a == 0) {
+            return String.format(Locale.ROOT, "%.0f", v);
+        }
+        if (a >= 10) {
+            return String.format(Locale.ROOT, "%.1f", v);
+        }
+        if (a >= 1) {
+            return String.format(Locale.ROOT, "%.2f", v);
+        }
+        return String.format(Locale.ROOT, "%.3g", v);
     }
 
     /** "N rows: a ok, b not implemented, c failed or errored". */
@@ -40,5 +84,34 @@ final class ResultTable {
         long missing = rows.stream().filter(r -> BenchRow.NOT_IMPLEMENTED.equals(r.status())).count();
         return rows.size() + " rows: " + ok + " ok, " + missing + " not implemented, " + (rows.size() - ok - missing)
                 + " failed or errored";
+    }
+
+    /** The host-overhead section. */
+    static String overhead(HostOverhead.Result o) {
+        String goal = String.format(Locale.ROOT, " (goal ≤ %.0f µs)", HostOverhead.GOAL_US);
+        return "host launch overhead, " + o.op() + ", " + o.calls() + " calls: "
+                + number(o.enqueueUs()) + " µs/call to enqueue (median batch of " + HostOverhead.BATCH + ")" + goal
+                + ", " + number(o.completedUs())
+                + " µs/call until done; graph replay " + number(o.graphReplayUs()) + " µs/call"
+                + (o.note() == null ? "" : "; " + o.note());
+    }
+
+    /** The JIT section: one line per kernel. */
+    static String jit(JitColdWarm.Result j) {
+        if (j.note() != null) {
+            return "JIT cold/warm: not measured (" + j.note() + ")";
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "JIT cold/warm (%s, %s, empty cache; goal cold ≤ %.0f ms per kernel):%n", j.compiler(), j.arch(),
+                JitColdWarm.GOAL_COLD_MS));
+        String format = "  %-26s %-34s %9s %11s %9s %-10s %9s  %s%n";
+        sb.append(String.format(Locale.ROOT, format, "family", "kernel", "cold ms", "compile ms", "warm ms",
+                "warm via", "load ms", "status"));
+        for (JitColdWarm.Kernel k : j.kernels()) {
+            sb.append(String.format(Locale.ROOT, format, k.family(), k.kernel(), number(k.coldMs()),
+                    k.compileMs() == null ? "-" : k.compileMs(), number(k.warmMs()),
+                    k.warmOutcome() == null ? "-" : k.warmOutcome(), number(k.loadMs()), k.status()));
+        }
+        return sb.toString().stripTrailing();
     }
 }

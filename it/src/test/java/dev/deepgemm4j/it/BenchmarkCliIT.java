@@ -17,7 +17,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs the main job in quick mode, as a user would, and holds it to its promise: every operator, checked. */
+/**
+ * Runs the main job's quick CPU plan, as a user would, and holds it to its promise: every operator, checked against
+ * the float64 reference in full.
+ */
 class BenchmarkCliIT {
 
     /** Every operator (and variant) of the public API that the main job must cover. */
@@ -42,7 +45,7 @@ class BenchmarkCliIT {
         Path json = dir.resolve("out/bench.json");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        exitCode = BenchmarkCli.run(new String[] {"--quick", "--json", json.toString()},
+        exitCode = BenchmarkCli.run(new String[] {"--cpu", "--quick", "--json", json.toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         printed = out.toString(StandardCharsets.UTF_8);
         assertTrue(Files.isRegularFile(json), "no JSON written; stderr: " + err.toString(StandardCharsets.UTF_8));
@@ -60,6 +63,7 @@ class BenchmarkCliIT {
         report.get("rows").forEach(row -> labels.add(label(row)));
         assertEquals(EXPECTED_ROWS, labels);
         assertTrue(report.get("quick").asBoolean());
+        assertEquals("cpu", report.get("mode").asText());
         assertTrue(report.get("table").asText().contains("calc_diff"));
     }
 
@@ -78,7 +82,8 @@ class BenchmarkCliIT {
             JsonNode diff = row.get("calcDiff");
             boolean correct = "ok".equals(row.get("status").asText()) && diff.isNumber()
                     && Double.isFinite(diff.asDouble()) && diff.asDouble() <= row.get("tolerance").asDouble()
-                    && row.get("timeMs").asDouble() > 0 && row.get("rate").asDouble() > 0
+                    && row.get("timeUs").asDouble() > 0 && row.get("gbps").asDouble() > 0
+                    && !row.get("sampled").asBoolean() && row.get("compared").asLong() > 0
                     && !row.get("backend").asText().isEmpty();
             if (!correct) {
                 bad.add(label(row) + ": " + row.get("status").asText() + ", calc_diff " + diff);

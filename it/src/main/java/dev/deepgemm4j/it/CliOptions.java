@@ -1,0 +1,127 @@
+package dev.deepgemm4j.it;
+
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The benchmark's command line.
+ *
+ * @param device where to run
+ * @param size how much of the shape list to run (GPU; the CPU plan only knows quick or not)
+ * @param cublasLt whether to run the cuBLASLt baseline on the dense 1D2D NT rows (GPU)
+ * @param maxRuns at most this many timed calls per row, or null for the plan's default
+ * @param only only rows whose "op [variant] shape" this finds, or null for all
+ * @param freshJitCache point the process's JIT at a new temporary cache directory first (GPU)
+ * @param json where to write the JSON report, or null
+ */
+record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRuns, Pattern only,
+        boolean freshJitCache, Path json) {
+
+    /** Where the benchmark runs. */
+    enum Device {
+        /** A GPU when one is usable, else the CPU. */
+        AUTO,
+        /** The CPU reference backend. */
+        CPU,
+        /** A GPU, or fail. */
+        GPU
+    }
+
+    static final String USAGE = """
+            usage: BenchmarkCli [--cpu | --gpu] [--quick | --full] [--cublaslt] [--reps N] [--only REGEX]
+                                [--fresh-jit-cache] [--json FILE]
+              --cpu              run on the CPU reference backend (small problems), even where a GPU is usable
+              --gpu              require a GPU (exit status 1 when none is usable); by default a usable GPU is used
+              --quick            smoke run: small problems on the CPU, one standard shape per operator on a GPU
+              --full             GPU: every standard DeepGEMM shape of every operator variant (several minutes)
+              --cublaslt         GPU: also time cuBLASLt's block-scaled FP8 GEMM on the dense 1D2D NT shapes
+              --reps N           at most N timed calls per row (GPU default 10, fewer for slow rows)
+              --only REGEX       only the rows whose "op [variant] shape" contains a match of REGEX
+              --fresh-jit-cache  GPU: compile into a new temporary JIT cache, so first calls show cold compiles
+              --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON""";
+
+    /** A command line that cannot be run; the message says why. */
+    static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Parses {@code args}.
+     *
+     * @return the options, or null when help was asked for
+     * @throws UsageException for an unknown or malformed option, or two that exclude each other
+     */
+    static CliOptions parse(String[] args) throws UsageException {
+        Device device = Device.AUTO;
+        Plan.Size size = Plan.Size.DEFAULT;
+        boolean cublasLt = false;
+        boolean fresh = false;
+        Integer maxRuns = null;
+        Pattern only = null;
+        Path json = null;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            switch (arg) {
+                case "--cpu", "--gpu" -> {
+                    Device wanted = arg.equals("--cpu") ? Device.CPU : Device.GPU;
+                    if (device != Device.AUTO && device != wanted) {
+                        throw new UsageException("--cpu and --gpu exclude each other");
+                    }
+                    device = wanted;
+                }
+                case "--quick", "--full" -> {
+                    Plan.Size wanted = arg.equals("--quick") ? Plan.Size.QUICK : Plan.Size.FULL;
+                    if (size != Plan.Size.DEFAULT && size != wanted) {
+                        throw new UsageException("--quick and --full exclude each other");
+                    }
+                    size = wanted;
+                }
+                case "--cublaslt" -> cublasLt = true;
+                case "--fresh-jit-cache" -> fresh = true;
+                case "--reps" -> {
+                    String v = value(args, i++, arg, "a number");
+                    try {
+                        maxRuns = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        maxRuns = 0;
+                    }
+                    if (maxRuns < 1) {
+                        throw new UsageException("--reps needs a positive number, got " + v);
+                    }
+                }
+                case "--only" -> {
+                    String v = value(args, i++, arg, "a regular expression");
+                    try {
+                        only = Pattern.compile(v);
+                    } catch (PatternSyntaxException e) {
+                        throw new UsageException("--only: bad regular expression: " + e.getDescription());
+                    }
+                }
+                case "--json" -> json = Path.of(value(args, i++, arg, "a file name"));
+                case "-h", "--help" -> {
+                    return null;
+                }
+                default -> throw new UsageException("unknown option " + arg);
+            }
+        }
+        if (device == Device.CPU && size == Plan.Size.FULL) {
+            throw new UsageException("--full is the GPU shape list; the CPU runs small problems only");
+        }
+        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, json);
+    }
+
+    private static String value(String[] args, int i, String option, String what) throws UsageException {
+        if (i + 1 >= args.length) {
+            throw new UsageException(option + " needs " + what);
+        }
+        return args[i + 1];
+    }
+
+    /** Whether a case passes {@code --only}. */
+    boolean selects(BenchCase c) {
+        return only == null || only.matcher(c.label() + " " + c.shape()).find();
+    }
+}
