@@ -4,7 +4,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import jdk.jshell.DeclarationSnippet;
@@ -30,6 +33,8 @@ final class JavaSession implements AutoCloseable {
     }
 
     private final JShell shell;
+    /** The variables {@link #define}d, by name: their initializers. */
+    private final Map<String, String> initializers = new HashMap<>();
 
     JavaSession() {
         // jshell's own console output (not the snippets': those write to System.out) goes to stderr.
@@ -100,9 +105,16 @@ final class JavaSession implements AutoCloseable {
     private String evalSnippet(String source) {
         List<SnippetEvent> events = shell.eval(source);
         String value = null;
+        List<VarSnippet> reset = new ArrayList<>();
         for (SnippetEvent event : events) {
             if (event.causeSnippet() != null) {
-                continue; // a side effect on an earlier snippet (e.g. one it overwrote)
+                // A side effect on an earlier snippet: one it overwrote, or a declaration JShell recompiled. This
+                // in-process engine cannot redefine classes, so a recompiled variable starts over at null/0.
+                if (event.snippet() instanceof VarSnippet v && event.status().isActive()
+                        && event.previousStatus().isActive()) {
+                    reset.add(v);
+                }
+                continue;
             }
             Snippet snippet = event.snippet();
             if (event.status() != Snippet.Status.VALID) {
@@ -117,7 +129,25 @@ final class JavaSession implements AutoCloseable {
                     || snippet instanceof VarSnippet v && v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND;
             value = shown && event.value() != null ? event.value() : null;
         }
+        for (VarSnippet v : reset) {
+            String initializer = initializers.get(v.name());
+            if (initializer == null) {
+                throw new CellFailure("this snippet made JShell recompile the earlier declaration `"
+                        + v.source().strip() + "`, which resets " + v.name() + " to its default value (put the"
+                        + " imports before the declarations):\n" + source.strip());
+            }
+            evalSnippet(v.name() + " = " + initializer + ";");
+        }
         return value;
+    }
+
+    /**
+     * Declares a variable the session provides (like Zeppelin's {@code spark}): {@code type name = initializer},
+     * evaluated again whenever a later snippet makes JShell recompile the declaration.
+     */
+    void define(String type, String name, String initializer) {
+        initializers.put(name, initializer);
+        eval(type + " " + name + " = " + initializer + ";");
     }
 
     private String diagnostics(Snippet snippet) {

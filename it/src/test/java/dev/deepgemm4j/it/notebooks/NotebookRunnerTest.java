@@ -80,6 +80,15 @@ class NotebookRunnerTest {
     }
 
     @Test
+    void anImportThatResetsAnEarlierVariableFails() throws IOException {
+        // java.awt.List makes the earlier declaration's List ambiguous: JShell recompiles it, and the value is lost.
+        AssertionError e = failure(notebook("import java.util.*;\nList<String> names = List.of(\"a\");",
+                "import java.awt.*;"));
+        assertContains("code cell 2", e.getMessage());
+        assertContains("resets names to its default value", e.getMessage());
+    }
+
+    @Test
     void incompleteCodeFails() throws IOException {
         assertContains("incomplete code", failure(notebook("void f() {")).getMessage());
     }

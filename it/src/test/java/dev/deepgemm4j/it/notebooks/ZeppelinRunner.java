@@ -46,7 +46,8 @@ final class ZeppelinRunner {
         SparkSession spark = SharedSpark.session();
         List<ZeppelinNote.Paragraph> paragraphs = note.paragraphs();
         try (JavaSession java = new JavaSession()) {
-            java.eval("import org.apache.spark.sql.*;\nSparkSession spark = SparkSession.active();\n");
+            java.eval("import org.apache.spark.sql.*;");
+            java.define("SparkSession", "spark", "SparkSession.active()");
             for (int i = 0; i < paragraphs.size(); i++) {
                 ZeppelinNote.Paragraph p = paragraphs.get(i);
                 String where = file.getFileName() + ", paragraph " + (i + 1) + " (" + p.label() + ")";

@@ -59,6 +59,7 @@ class ZeppelinRunnerIT {
     void mirrorsAndSqlRunAndUpdateSavesTheRealTable() throws IOException {
         String scala = """
                 %spark
+                //> import java.nio.file.*; // makes JShell recompile `spark`, which the runner then sets again
                 //> spark.range(4).selectExpr("id", "id * id AS sq").createOrReplaceTempView("squares");
                 //> System.out.println("java mirror ran");
                 spark.range(4).selectExpr("id", "id * id AS sq").createOrReplaceTempView("squares")
