@@ -39,7 +39,7 @@ final class Sm90DenseGemmLauncher {
         return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0
                 && !accumulate && recipe.equals(Recipe.PER_TOKEN_PER_BLOCK)
                 && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32
-                && d.dtype() == DType.BF16 && k > 0 && k % 16 == 0 && n % 8 == 0
+                && d.dtype() == DType.BF16 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 8 == 0
                 && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
                 && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
     }
