@@ -29,10 +29,13 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "building kernels and it (tests compiled, not run)"
-mvn -B -ntp -q -pl it -am package dependency:copy-dependencies -DskipTests \
+mvn -B -ntp -q -pl it,spark-udf -am package dependency:copy-dependencies -DskipTests \
     -DincludeScope=runtime -DoutputDirectory="$WORK/deps" -Dmdep.prependGroupId=true
 cp "$WORK"/deps/*.jar "$BUNDLE/lib/"
 cp it/target/deepgemm4j-it-*.jar "$BUNDLE/lib/"
+# Spark itself (about 300 MB) does not fit the bundle: the spark-udf jar goes along for the scorer's Spark-free batch
+# path (MoeLayer), which its GPU test exercises. Spark's own jars are `provided`, so copy-dependencies left them out.
+cp spark-udf/target/deepgemm4j-spark_*.jar "$BUNDLE/lib/"
 
 natives=$(ls "$BUNDLE"/lib/org.jcuda.jcuda-natives-*.jar)
 mkdir "$WORK/natives"
@@ -44,6 +47,9 @@ jar --create --file "${natives%.jar}-driveronly.jar" --manifest "$WORK/natives/M
 for module in kernels djl-engine-ext it; do
     jar --create --file "$BUNDLE/tests/$module-tests.jar" -C "$module/target/test-classes" .
 done
+# Only the Spark-free GPU test of spark-udf and its reference: the other test classes need Spark to load.
+(cd spark-udf/target/test-classes && jar --create --file "$BUNDLE/tests/spark-udf-gpu-tests.jar" \
+    dev/deepgemm4j/spark/MoeLayerGpuTest*.class dev/deepgemm4j/spark/MoeReference*.class)
 
 junit=$(sed -n 's|.*<junit.version>\(.*\)</junit.version>.*|\1|p' pom.xml)
 # JUnit 5.x ships its platform as 1.x; from JUnit 6 on the versions are the same.

@@ -9,6 +9,14 @@
 //   D   [M, N]  BF16, row-major
 //   Requirements: K % 16 == 0 and N % 8 == 0 (16-byte TMA row pitch); M, N, K otherwise arbitrary (TMA
 //   zero-fills out-of-range loads and clips out-of-range stores).
+// Parameters, in order (the host encodes the maps with cuTensorMapEncodeTiled, L2 promotion 256 B):
+//   - tm_a    map of A: UINT8, dims {K, M}, row pitch in bytes, box {128, BLOCK_M}, 128B swizzle
+//   - tm_b    map of B: UINT8, dims {K, N}, row pitch in bytes, box {128, BLOCK_N}, 128B swizzle
+//   - tm_sfa  map of sfa: FLOAT32, dims {M, ceil(K/128)}, column pitch in bytes, box {BLOCK_M, 1}, no swizzle
+//   - tm_d    map of D: BFLOAT16, dims {N, M}, row pitch in bytes, box {kDChunkCols, 64}, swizzle kDSwizzle bytes
+//   - sfb     device pointer to sfb
+//   - m n k   the problem size
+//   - status  null, or 4 words the watchdog fills (code, block, thread, detail) before it traps
 //
 // The file includes nothing so that NVRTC compiles it without any include path. Every tile parameter is a
 // macro the JIT bakes in (plain decimal literals):

@@ -7,18 +7,31 @@ import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.cuda.LaunchArgs;
 import dev.deepgemm4j.heuristics.DenseGemmHeuristic;
 import dev.deepgemm4j.jit.GemmScales;
+import java.util.concurrent.atomic.LongAdder;
 
-/** The dense GEMM kernel ({@code dense_gemm.cu}) for the normalised NT problem {@code D (+)= A · Bᵀ}. */
+/**
+ * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernel
+ * ({@link Sm90DenseGemmLauncher}) where its preconditions hold, else the SIMT kernel ({@code dense_gemm.cu}).
+ */
 final class DenseGemmLauncher {
+
+    /** Launches of each kernel family since the process started (tests read them to see which path ran). */
+    static final LongAdder SM90_LAUNCHES = new LongAdder();
+    static final LongAdder SIMT_LAUNCHES = new LongAdder();
 
     private DenseGemmLauncher() {
     }
 
     /**
-     * Kernel parameters: {@code (a, a_sm, a_sk, b, b_sn, b_sk, sfa, sfa_sm, sfa_sk, sfb, sfb_sn, sfb_sk, d, d_sm,
+     * SIMT kernel parameters: {@code (a, a_sm, a_sk, b, b_sn, b_sk, sfa, sfa_sm, sfa_sk, sfb, sfb_sn, sfb_sk, d, d_sm,
      * d_sn, int m, int n, int k, int accumulate)}; A [M, K], B [N, K], D [M, N] as the views' strides say.
      */
     static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        if (Sm90DenseGemmLauncher.eligible(device, a, b, d, recipe, accumulate)) {
+            Sm90DenseGemmLauncher.gemm(device, a, b, d);
+            SM90_LAUNCHES.increment();
+            return;
+        }
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
@@ -33,6 +46,7 @@ final class DenseGemmLauncher {
         args.addInt(KernelArgs.toInt(m, "M")).addInt(KernelArgs.toInt(n, "N")).addInt(KernelArgs.toInt(k, "K"))
                 .addInt(accumulate ? 1 : 0);
         device.launch(launch, args);
+        SIMT_LAUNCHES.increment();
     }
 
     /** The kernel's scale format for scales of {@code dtype} under {@code recipe}. */

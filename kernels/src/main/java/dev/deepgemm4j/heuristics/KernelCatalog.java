@@ -13,6 +13,7 @@ public final class KernelCatalog {
     public static List<KernelConfig> all() {
         List<KernelConfig> all = new ArrayList<>();
         all.addAll(DenseGemmHeuristic.allConfigs());
+        all.addAll(Sm90GemmHeuristic.allConfigs());
         all.addAll(GroupedGemmHeuristic.allConfigs());
         all.addAll(MqaLogitsHeuristic.allConfigs());
         all.addAll(QuantizeHeuristic.allConfigs());

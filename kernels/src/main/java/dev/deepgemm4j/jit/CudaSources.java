@@ -12,11 +12,11 @@ import java.util.Map;
  * bytes, or raw bytes), {@code u16} = unsigned short (BF16 bits), {@code u32} = unsigned int (UE8M0 words, bit
  * patterns), {@code i64} = long long (strides, always in elements unless a name ends in {@code _bytes}),
  * {@code int} = 32-bit. Each factory's javadoc gives the exact parameter order and the launch geometry; the
- * {@code .cu} file's header comment gives the same list with the memory layout of every argument. The kernels need no
- * dynamic shared memory and use at most 48 KB of static shared memory, so no launch needs
- * {@code cuFuncSetAttribute}.
+ * {@code .cu} file's header comment gives the same list with the memory layout of every argument. The SIMT kernels
+ * need no dynamic shared memory and use at most 48 KB of static shared memory; the Hopper kernel
+ * ({@link #sm90Fp8Gemm1d2d}) takes up to 227 KB of dynamic shared memory.
  *
- * <p>These are the correctness-first SIMT kernels: FP8 is decoded in software, every output is summed by one thread
+ * <p>All but the Hopper kernel are the correctness-first SIMT kernels: FP8 is decoded in software, every output is summed by one thread
  * in the CPU reference's order (results are bitwise reproducible, and the GEMM and MQA kernels match the CPU
  * reference bit for bit), and no index read from device memory can make a kernel read or write out of bounds.
  */
@@ -28,6 +28,8 @@ public final class CudaSources {
     public static final int PAGED_TOKENS_PER_ATOM = 2;
     /** Threads of every GEMM kernel. */
     public static final int GEMM_THREADS = 256;
+    /** Dynamic shared memory the Hopper kernel may use per CTA (its DG_SMEM_LIMIT default, 227 KB). */
+    public static final int SM90_SMEM_LIMIT = 232448;
 
     private CudaSources() {
     }
@@ -50,6 +52,75 @@ public final class CudaSources {
      */
     public static KernelSource denseGemm(int blockM, int blockN, GemmScales scales, boolean bf16Out) {
         return gemm("dense_gemm", "dg_dense_gemm", blockM, blockN, scales, bf16Out, Map.of());
+    }
+
+    /**
+     * Hopper dense GEMM with 1D2D scaling, family {@code sm90_fp8_gemm_1d2d} (sm_90a only: TMA, WGMMA, setmaxnreg):
+     * persistent, warp-specialised, BF16 D, no accumulation.
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_a, CUtensorMap tm_b, CUtensorMap tm_sfa, CUtensorMap tm_d,
+     * const float* sfb, u32 m, u32 n, u32 k, u32* status)}, the maps by value (128 bytes each): A [m, k] FP8
+     * K-major, box 128 × blockM, 128B swizzle; B [n, k] likewise with box 128 × blockN; sfa MN-major [ceil(k/128)]
+     * rows of m FP32, box blockM × 1, no swizzle; D [m, n] BF16 row-major, box {@link #sm90DChunkCols} × 64 with the
+     * swizzle of {@link #sm90DSwizzleBytes}; sfb [ceil(n/128), ceil(k/128)] FP32 row-major; status may be null (the
+     * watchdog then only traps). Needs k % 16 == 0 and n % 8 == 0.
+     *
+     * <p>Launch: grid (any x in [1, tiles]; the CTAs stride over the tiles), block ({@link #sm90Threads}), dynamic
+     * shared memory {@link #sm90SharedBytes}.
+     *
+     * @param blockM rows per tile: 64 or 128
+     * @param blockN columns per tile: a multiple of 16 in [16, 256]
+     * @param stages pipeline depth, at least 2, with {@link #sm90SharedBytes} within 227 KB
+     * @param numSms SMs the tile order is planned for
+     */
+    public static KernelSource sm90Fp8Gemm1d2d(int blockM, int blockN, int stages, int numSms) {
+        require(blockM == 64 || blockM == 128, "blockM must be 64 or 128, got " + blockM);
+        require(blockN % 16 == 0 && blockN >= 16 && blockN <= 256, "blockN must be a multiple of 16 in [16, 256],"
+                + " got " + blockN);
+        require(stages >= 2 && sm90SharedBytes(blockM, blockN, stages) <= SM90_SMEM_LIMIT, "stages must be >= 2"
+                + " and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+        require(numSms >= 1, "numSms must be positive, got " + numSms);
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", "dg_sm90_fp8_gemm_1d2d_m" + blockM + "n"
+                + blockN + "_s" + stages + "_sms" + numSms, constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN,
+                "DG_STAGES", stages, "DG_NUM_SMS", numSms));
+    }
+
+    /** Threads of the Hopper kernel: one producer warpgroup plus one math warpgroup per 64 rows. */
+    public static int sm90Threads(int blockM) {
+        return 128 + 2 * blockM;
+    }
+
+    /** Dynamic shared memory of the Hopper kernel (its kSmemBytes): the D staging tile plus the stages. */
+    public static int sm90SharedBytes(int blockM, int blockN, int stages) {
+        return sm90DStagingBytes(blockM, blockN) + stages * sm90StageBytes(blockM, blockN);
+    }
+
+    /** The deepest pipeline that fits {@link #SM90_SMEM_LIMIT} (at most 16 stages), as the kernel's DG_STAGES=0. */
+    public static int sm90MaxStages(int blockM, int blockN) {
+        return Math.min(16, (SM90_SMEM_LIMIT - sm90DStagingBytes(blockM, blockN)) / sm90StageBytes(blockM, blockN));
+    }
+
+    /** Swizzle span of the Hopper kernel's D staging tile and store map: the widest of 128/64/32 B dividing a row. */
+    public static int sm90DSwizzleBytes(int blockN) {
+        return (blockN * 2) % 128 == 0 ? 128 : (blockN * 2) % 64 == 0 ? 64 : 32;
+    }
+
+    /** Columns per TMA store box of D (one swizzle span of BF16). */
+    public static int sm90DChunkCols(int blockN) {
+        return sm90DSwizzleBytes(blockN) / 2;
+    }
+
+    private static int sm90DStagingBytes(int blockM, int blockN) {
+        return alignUp(blockM * blockN * 2, 1024);
+    }
+
+    // A and B tiles of 128 K bytes per row, sfa (128-byte aligned), 16 bytes of sfb, full + empty barriers.
+    private static int sm90StageBytes(int blockM, int blockN) {
+        return blockM * 128 + blockN * 128 + alignUp(blockM * 4, 128) + 16 + 2 * 8;
+    }
+
+    private static int alignUp(int x, int a) {
+        return (x + a - 1) / a * a;
     }
 
     /**

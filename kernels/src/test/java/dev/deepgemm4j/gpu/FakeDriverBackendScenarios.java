@@ -84,13 +84,60 @@ public final class FakeDriverBackendScenarios {
     }
 
     static void denseGemm() {
+        // K-major sfa [7, 3]: one strided copy into the MN-major TMA-aligned layout, then the Hopper kernel.
         Fp8Tensor a = fp8(7, 384, 7, 3);
         Fp8Tensor b = fp8(136, 384, 2, 3);
         Tensor d = Tensor.zeros(GPU, DType.BF16, 7, 136);
+        long sm90Before = DenseGemmLauncher.SM90_LAUNCHES.sum();
+        long driverBefore = fake.stat(0);
         DeepGemm.fp8GemmNt(a, b, d);
-        assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 3, 1}, 256, a.data().dataAddress(), 384L, 1L,
-                b.data().dataAddress(), 384L, 1L, a.scales().dataAddress(), 3L, 1L, b.scales().dataAddress(), 3L, 1L,
-                d.dataAddress(), 136L, 1L, 7, 136, 384, 0);
+        assertEquals(driverBefore + 2, fake.stat(0), "sfa layout copy, then the GEMM");
+        assertEquals(sm90Before + 1, DenseGemmLauncher.SM90_LAUNCHES.sum());
+        List<Object> got = recordedParams();
+        long stagedSfa = tensorMapAddress(got.get(2));
+        assertNotEquals(a.scales().dataAddress(), stagedSfa);
+        // M <= 128 and 3 tiles of 64x64 fit one wave: 64x64, 13 stages (224928 B), 256 threads, grid = tiles.
+        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_m64n64_s13_sms132", 3, 256, 224928, a.data().dataAddress(),
+                b.data().dataAddress(), stagedSfa, d.dataAddress(), b.scales().dataAddress(), 7, 136, 384);
+        // The last map encoded is D: BF16 [7, 136], rows 272 B apart, boxes of 64 columns x 64 rows, 128B swizzle.
+        assertEquals(9, fake.tmap(0), "D map type BF16");
+        assertEquals(136, fake.tmap(3));
+        assertEquals(7, fake.tmap(4));
+        assertEquals(272, fake.tmap(8));
+        assertEquals(64, fake.tmap(12));
+        assertEquals(64, fake.tmap(13));
+        assertEquals(3, fake.tmap(23), "swizzle 128B");
+
+        // sfa already MN-major and TMA-aligned ([8, 3] with column pitch 8): no copy; a 128-row shape over 132 SMs.
+        Fp8Tensor a8 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 8, 384), Tensor.zeros(GPU, DType.FP32, 3, 8)
+                .t());
+        Tensor d8 = Tensor.zeros(GPU, DType.BF16, 8, 136);
+        driverBefore = fake.stat(0);
+        DeepGemm.fp8GemmNt(a8, b, d8);
+        assertEquals(driverBefore + 1, fake.stat(0), "no layout copy");
+        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_m64n64_s13_sms132", 3, 256, 224928, a8.data().dataAddress(),
+                b.data().dataAddress(), a8.scales().dataAddress(), d8.dataAddress(), b.scales().dataAddress(), 8, 136,
+                384);
+        Fp8Tensor big = fp8(300, 384, 300, 3);
+        Tensor dBig = Tensor.zeros(GPU, DType.BF16, 300, 2112);
+        DeepGemm.fp8GemmNt(big, fp8(2112, 384, 17, 3), dBig);
+        // M > 128: one wave with any 128-row tile, so the narrowest (least work per SM): 3 x 17 tiles of 128x128,
+        // 5 stages, 384 threads.
+        assertEquals("dg_sm90_fp8_gemm_1d2d_m128n128_s5_sms132", recordedKernel());
+        assertEquals(51, fake.launch(2));
+        assertEquals(384, fake.launch(5));
+        assertEquals(199328, fake.launch(8));
+
+        // The SIMT fallbacks: N = 100 (not a multiple of 8; D rows padded to 104), and below an MN-major B.
+        long simtBefore = DenseGemmLauncher.SIMT_LAUNCHES.sum();
+        Fp8Tensor b100 = fp8(100, 384, 1, 3);
+        Tensor dPadded = Tensor.wrap(Tensor.zeros(GPU, DType.BF16, 7 * 104).storage(), DType.BF16,
+                new long[] {7, 100}, new long[] {104, 1}, 0, false);
+        DeepGemm.fp8GemmNt(a, b100, dPadded);
+        assertEquals(simtBefore + 1, DenseGemmLauncher.SIMT_LAUNCHES.sum());
+        assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 2, 1}, 256, a.data().dataAddress(), 384L, 1L,
+                b100.data().dataAddress(), 384L, 1L, a.scales().dataAddress(), 3L, 1L, b100.scales().dataAddress(), 3L,
+                1L, dPadded.dataAddress(), 104L, 1L, 7, 100, 384, 0);
         // NN: B given as [K, N] reaches the kernel as an MN-major [N, K] view, its scales transposed.
         Fp8Tensor bKn = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384, 144),
                 Tensor.zeros(GPU, DType.FP32, 3, 2));
@@ -270,7 +317,7 @@ public final class FakeDriverBackendScenarios {
 
     /**
      * The last launch: kernel name, grid, block (x; y = z = 1) and parameters. Expected parameters are Long (8-byte
-     * pointers and i64), Integer (int, u32) in the kernel's order.
+     * pointers and i64), Integer (int, u32) in the kernel's order; tensor maps decode as long[16].
      */
     private static void assertLaunch(String kernel, int[] grid, int block, Object... params) {
         assertEquals(kernel, recordedKernel(), "kernel");
@@ -285,6 +332,30 @@ public final class FakeDriverBackendScenarios {
             expected.add(p instanceof Long || p instanceof Integer ? p : ((Number) p).longValue());
         }
         assertEquals(expected, recordedParams(), "parameters of " + kernel);
+    }
+
+    /** The last launch of the Hopper GEMM: maps by their base address (the fake encodes it in word 1), then the rest. */
+    private static void assertSm90Launch(String kernel, int grid, int block, int smem, long a, long b, long sfa,
+            long d, long sfb, int m, int n, int k) {
+        assertEquals(kernel, recordedKernel(), "kernel");
+        assertEquals(grid, fake.launch(2), "grid x");
+        assertEquals(1, fake.launch(3) * fake.launch(4), "grid y, z");
+        assertEquals(block, fake.launch(5), "block x");
+        assertEquals(smem, fake.launch(8), "dynamic shared memory");
+        List<Object> got = recordedParams();
+        List<Object> maps = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            maps.add(tensorMapAddress(got.get(i)));
+        }
+        assertEquals(List.of(a, b, sfa, d), maps, "tensor maps of A, B, sfa, D");
+        assertEquals(List.of(sfb, m, n, k, 0L), got.subList(4, got.size()), "sfb, m, n, k, status");
+    }
+
+    /** The global address a fake-encoded tensor map holds. */
+    private static long tensorMapAddress(Object map) {
+        long[] words = (long[]) map;
+        assertEquals(0xFA4E7A9000000002L, words[0], "a rank-2 map encoded by the fake driver");
+        return words[1];
     }
 
     /** The name of the last launched function (the fake's CUfunction starts with a 128-byte name). */
@@ -302,6 +373,12 @@ public final class FakeDriverBackendScenarios {
             values.add(switch (c) {
                 case 'p', 'l' -> bytes.getLong();
                 case 'i' -> bytes.getInt();
+                case 'm' -> {
+                    long[] words = new long[16];
+                    bytes.asLongBuffer().get(words);
+                    bytes.position(bytes.position() + 128);
+                    yield words;
+                }
                 default -> throw new AssertionError("unexpected signature letter " + c);
             });
         }
@@ -334,10 +411,14 @@ public final class FakeDriverBackendScenarios {
             StringBuilder sig = new StringBuilder();
             for (String param : code.substring(open + "DG_KERNEL_NAME(".length(), close).split(",")) {
                 String p = param.strip();
+                if (p.contains("TmaDesc")) {
+                    sig.append('m');
+                    continue;
+                }
                 String type = p.replace("const ", "").split("\\s+")[0];
                 sig.append(p.contains("*") ? 'p' : switch (type) {
                     case "i64" -> 'l';
-                    case "int", "u32" -> 'i';
+                    case "int", "u32", "unsigned" -> 'i';
                     case "float" -> 'f';
                     default -> throw new IllegalStateException("unknown parameter type in " + p);
                 });

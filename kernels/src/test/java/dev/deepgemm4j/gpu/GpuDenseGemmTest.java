@@ -1,6 +1,10 @@
 package dev.deepgemm4j.gpu;
 
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertClose;
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertDenseKernel;
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertGemmOutput;
+import static dev.deepgemm4j.gpu.GpuTestSupport.hopper;
+import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
 import static dev.deepgemm4j.gpu.GpuTestSupport.operand;
 import static dev.deepgemm4j.gpu.GpuTestSupport.poisoned;
@@ -16,6 +20,8 @@ import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -27,8 +33,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Dense FP8 GEMMs on the GPU against the CPU reference backend: every output storage byte equal (values and the
- * untouched row padding), calc_diff GPU vs CPU below 1e-10 and, for BF16, vs the float64 reference below 1e-5.
+ * Dense FP8 GEMMs on the GPU against the CPU reference backend. Where the SIMT kernel runs: every output storage
+ * byte equal (values and the untouched row padding), calc_diff GPU vs CPU below 1e-10 and, for BF16, vs the float64
+ * reference below 1e-5. Where the Hopper kernel runs (1D2D, K-major, aligned, on sm_90; another summation order):
+ * row padding untouched and calc_diff below 1e-5 vs the float64 reference. Each test asserts which kernel ran.
  */
 @Tag("gpu")
 class GpuDenseGemmTest {
@@ -59,9 +67,41 @@ class GpuDenseGemmTest {
         Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.fp8GemmNt(a, b, dCpu);
-        DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu);
-        assertSameStorage(dCpu, dGpu);
-        assertClose(dCpu, dGpu, reference(a, b, true, null));
+        assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu));
+        assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
+    }
+
+    /**
+     * The Hopper kernel over 128-row tiles and several waves: sfa given K-major (copied into the TMA layout first) and
+     * already MN-major TMA-aligned give the same bytes, and 20 reruns are bitwise identical.
+     */
+    @Test
+    void hopperKernelIsDeterministicAndTakesBothSfaLayouts() {
+        SplittableRandom rng = new SplittableRandom(4242);
+        long m = 4097;
+        long n = 2112;
+        long k = 896;
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, true);
+        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
+        DeepGemm.fp8GemmNt(a, b, dCpu);
+        Fp8Tensor aGpu = toGpu(a);
+        Fp8Tensor bGpu = toGpu(b);
+        Fp8Tensor aMnMajor = new Fp8Tensor(aGpu.data(), DeepGemm.getMnMajorTmaAlignedTensor(aGpu.scales()));
+        byte[] first = null;
+        for (int run = 0; run < 20; run++) {
+            Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
+            Fp8Tensor lhs = run % 2 == 0 ? aGpu : aMnMajor;
+            assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(lhs, bGpu, dGpu));
+            byte[] bytes = storageBytes(dGpu);
+            if (first == null) {
+                assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
+                first = bytes;
+            } else {
+                assertArrayEquals(first, bytes, "run " + run + (run % 2 == 0 ? " (K-major sfa)" : " (MN-major sfa)"));
+            }
+            dGpu.close();
+        }
     }
 
     /** The transposed layouts arrive at the kernel as MN-major views with transposed scales. */
@@ -79,9 +119,9 @@ class GpuDenseGemmTest {
         Tensor dCpu = poisoned(DType.BF16, m, n);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.fp8Gemm(layout, aGiven, bGiven, dCpu, null, null);
-        DeepGemm.fp8Gemm(layout, toGpu(aGiven), toGpu(bGiven), dGpu, null, null);
-        assertSameStorage(dCpu, dGpu);
-        assertClose(dCpu, dGpu, reference(a, b, true, null));
+        boolean kMajor = layout == GemmLayout.NT;
+        assertDenseKernel(kMajor, () -> DeepGemm.fp8Gemm(layout, toGpu(aGiven), toGpu(bGiven), dGpu, null, null));
+        assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), kMajor && hopper());
     }
 
     /**
@@ -99,7 +139,7 @@ class GpuDenseGemmTest {
         Tensor dCpu = cIsD ? c.contiguousCopy() : poisoned(DType.FP32, m, n);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.fp8GemmNt(a, b, dCpu, cIsD ? dCpu : cGiven);
-        DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu, cIsD ? dGpu : toGpu(cGiven));
+        assertDenseKernel(false, () -> DeepGemm.fp8GemmNt(toGpu(a), toGpu(b), dGpu, cIsD ? dGpu : toGpu(cGiven)));
         assertSameStorage(dCpu, dGpu);
         assertClose(dCpu, dGpu, reference(a, b, false, c));
     }
@@ -123,7 +163,7 @@ class GpuDenseGemmTest {
         Tensor dCpu = poisoned(out, m, n);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.fp8GemmNt(aPacked, bPacked, dCpu);
-        DeepGemm.fp8GemmNt(toGpu(aPacked), toGpu(bPacked), dGpu);
+        assertDenseKernel(false, () -> DeepGemm.fp8GemmNt(toGpu(aPacked), toGpu(bPacked), dGpu));
         assertSameStorage(dCpu, dGpu);
         assertClose(dCpu, dGpu, reference(a, b, false, null));
     }

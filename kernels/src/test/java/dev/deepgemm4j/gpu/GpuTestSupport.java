@@ -120,6 +120,64 @@ final class GpuTestSupport {
         }
     }
 
+    /** Whether cuda:0 is an sm_90 device, where eligible 1D2D GEMMs run the Hopper kernel. */
+    static boolean hopper() {
+        return dev.deepgemm4j.cuda.CudaRuntime.device(0).computeCapability() == 90;
+    }
+
+    /**
+     * Runs {@code gemm} (one dense GEMM) and checks which kernel family computed it: the Hopper kernel when
+     * {@code sm90Eligible} and the device is an sm_90 one, else the SIMT kernel.
+     */
+    static void assertDenseKernel(boolean sm90Eligible, Runnable gemm) {
+        long sm90 = DenseGemmLauncher.SM90_LAUNCHES.sum();
+        long simt = DenseGemmLauncher.SIMT_LAUNCHES.sum();
+        gemm.run();
+        boolean fast = sm90Eligible && hopper();
+        assertEquals(sm90 + (fast ? 1 : 0), DenseGemmLauncher.SM90_LAUNCHES.sum(), "Hopper GEMM launches");
+        assertEquals(simt + (fast ? 0 : 1), DenseGemmLauncher.SIMT_LAUNCHES.sum(), "SIMT GEMM launches");
+    }
+
+    /**
+     * A dense GEMM's GPU output against the CPU's: where the SIMT kernel ran ({@code !hopperRan}) byte for byte
+     * ({@link #assertSameStorage}); where the Hopper kernel ran (another summation order) every storage byte outside
+     * the view's elements untouched, and the elements within calc_diff 1e-5 of the float64 reference and of the CPU.
+     */
+    static void assertGemmOutput(Tensor cpu, Tensor gpu, double[] float64Reference, boolean hopperRan) {
+        if (!hopperRan) {
+            assertSameStorage(cpu, gpu);
+            assertClose(cpu, gpu, float64Reference);
+            return;
+        }
+        assertArrayEquals(cpu.shape(), gpu.shape(), "shape");
+        assertArrayEquals(cpu.strides(), gpu.strides(), "strides");
+        byte[] want = storageBytes(cpu);
+        byte[] got = storageBytes(gpu);
+        assertEquals(want.length, got.length, "storage size");
+        int size = cpu.dtype().byteSize();
+        boolean[] element = new boolean[want.length];
+        for (long i = 0; i < cpu.size(0); i++) {
+            for (long j = 0; j < cpu.size(1); j++) {
+                long at = (cpu.offset() + i * cpu.stride(0) + j * cpu.stride(1)) * size;
+                for (int b = 0; b < size; b++) {
+                    element[(int) at + b] = true;
+                }
+            }
+        }
+        for (int i = 0; i < want.length; i++) {
+            if (!element[i] && want[i] != got[i]) {
+                throw new AssertionError("GPU wrote outside the output view at storage byte " + i + ": "
+                        + hex(got, i, 1) + " instead of " + hex(want, i, 1));
+            }
+        }
+        double vsCpu = calcDiff(cpu, gpu);
+        assertTrue(vsCpu < 1e-5, "calc_diff(GPU, CPU) = " + vsCpu);
+        if (float64Reference != null) {
+            double vsReference = calcDiff(float64Reference, gpu);
+            assertTrue(vsReference < 1e-5, "calc_diff(GPU, float64) = " + vsReference);
+        }
+    }
+
     private static String hex(byte[] b, int from, int n) {
         StringBuilder s = new StringBuilder("0x");
         for (int i = from + n - 1; i >= from; i--) {

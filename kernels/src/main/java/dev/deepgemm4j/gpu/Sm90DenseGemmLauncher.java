@@ -1,0 +1,138 @@
+package dev.deepgemm4j.gpu;
+
+import dev.deepgemm4j.DType;
+import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Recipe;
+import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.cuda.DeviceMemory;
+import dev.deepgemm4j.cuda.LaunchArgs;
+import dev.deepgemm4j.cuda.TensorMap;
+import dev.deepgemm4j.heuristics.Launch;
+import dev.deepgemm4j.heuristics.Sm90GemmConfig;
+import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
+import dev.deepgemm4j.jit.CudaSources;
+
+/**
+ * The Hopper dense GEMM ({@code sm90_fp8_gemm_1d2d.cu}) for the normalised NT problem {@code D = A · Bᵀ} where its
+ * preconditions hold ({@link #eligible}); {@link DenseGemmLauncher} falls back to the SIMT kernel everywhere else.
+ * Scales not already in the kernel's layout (sfa MN-major with a 16-byte aligned column pitch, sfb row-major) are
+ * first copied into it on the stream; those copies are freed stream-ordered after the GEMM.
+ */
+final class Sm90DenseGemmLauncher {
+
+    /** TMA's alignment of base addresses and row pitches. */
+    private static final int TMA_ALIGN = 16;
+    private static final int SCALE_BLOCK = 128;
+
+    private Sm90DenseGemmLauncher() {
+    }
+
+    /**
+     * Whether the Hopper kernel computes this call: an sm_90 device, 1D2D with FP32 scales, no accumulation, BF16 D
+     * with contiguous rows, K-major A and B, every base address and row pitch 16-byte aligned, {@code K % 16 == 0}
+     * and {@code N % 8 == 0} (16-byte row pitches of the FP8 and BF16 tiles), and sizes within the kernel's u32.
+     */
+    static boolean eligible(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        long m = a.data().size(0);
+        long k = a.data().size(1);
+        long n = b.data().size(0);
+        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0
+                && !accumulate && recipe.equals(Recipe.PER_TOKEN_PER_BLOCK)
+                && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32
+                && d.dtype() == DType.BF16 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 8 == 0
+                && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
+                && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
+    }
+
+    /** Queues the GEMM; the caller checked {@link #eligible}. */
+    static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d) {
+        long m = a.data().size(0);
+        long k = a.data().size(1);
+        long n = b.data().size(0);
+        long kBlocks = ceilDiv(k, SCALE_BLOCK);
+        Launch<Sm90GemmConfig> launch = Sm90GemmHeuristic.choose(m, n, k, device.numSms());
+        Sm90GemmConfig c = launch.config();
+        // Staging launches use the thread's parameter block: they all go before this launch's arguments are built.
+        Tensor sfa = a.scales();
+        Tensor sfaStaged = sfaInKernelLayout(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
+        Tensor sfb = b.scales();
+        Tensor sfbStaged = sfbInKernelLayout(sfb, kBlocks) ? null : staged(device, sfb, new long[] {kBlocks, 1});
+        try {
+            Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
+            Tensor sfbUsed = sfbStaged == null ? sfb : sfbStaged;
+            long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : align(m, 4);
+            TensorMap mapA = TensorMap.encode2d(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
+                    rowPitch(a.data(), k), SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
+            TensorMap mapB = TensorMap.encode2d(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
+                    rowPitch(b.data(), k), SCALE_BLOCK, c.blockN(), TensorMap.Swizzle.B128);
+            TensorMap mapSfa = TensorMap.encode2d(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
+                    sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
+            TensorMap mapD = TensorMap.encode2d(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
+                    rowPitch(d, n) * 2, CudaSources.sm90DChunkCols(c.blockN()), 64,
+                    swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
+            LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
+                    .addTensorMap(mapD).addPointer(sfbUsed.dataAddress()).addInt((int) m).addInt((int) n)
+                    .addInt((int) k).addPointer(0L);
+            device.launch(launch, args);
+        } finally {
+            free(sfaStaged);
+            free(sfbStaged);
+        }
+    }
+
+    /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
+    private static boolean rowsAligned(Tensor t, long cols) {
+        int size = t.dtype().byteSize();
+        return (t.size(1) <= 1 || t.stride(1) == 1) && t.dataAddress() % TMA_ALIGN == 0
+                && rowPitch(t, cols) >= cols && rowPitch(t, cols) * size % TMA_ALIGN == 0;
+    }
+
+    /** The row pitch in elements; a single row may have any stride, so it gets the smallest legal one. */
+    private static long rowPitch(Tensor t, long cols) {
+        return t.size(0) > 1 ? t.stride(0) : align(cols, TMA_ALIGN / t.dtype().byteSize());
+    }
+
+    /** sfa [m, kBlocks] as the kernel's map reads it: MN-major, 16-byte aligned base and column pitch ≥ m. */
+    private static boolean sfaInKernelLayout(Tensor sfa, long m) {
+        boolean mnMajor = m == 1 || sfa.stride(0) == 1;
+        boolean pitchOk = sfa.size(1) == 1 || (sfa.stride(1) >= m && sfa.stride(1) * 4 % TMA_ALIGN == 0);
+        return mnMajor && pitchOk && sfa.dataAddress() % TMA_ALIGN == 0;
+    }
+
+    /** sfb [ceil(n/128), kBlocks] row-major, as the kernel indexes it. */
+    private static boolean sfbInKernelLayout(Tensor sfb, long kBlocks) {
+        return (sfb.size(0) == 1 || sfb.stride(0) == kBlocks) && (kBlocks == 1 || sfb.stride(1) == 1);
+    }
+
+    /** A stream-ordered copy of {@code t} with {@code strides} (16-byte aligned: fresh allocations are). */
+    private static Tensor staged(GpuDevice device, Tensor t, long[] strides) {
+        long span = 1 + (t.size(0) - 1) * strides[0] + (t.size(1) - 1) * strides[1];
+        DeviceMemory memory = DeviceMemory.allocateAsync(device.stream(), span * t.dtype().byteSize());
+        Tensor copy = Tensor.wrap(memory, t.dtype(), t.shape(), strides, 0, true);
+        try {
+            ScaleLayoutLauncher.copy(device, t, copy);
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
+    }
+
+    private static void free(Tensor staged) {
+        if (staged != null) {
+            staged.close();
+        }
+    }
+
+    private static TensorMap.Swizzle swizzle(int bytes) {
+        return bytes == 128 ? TensorMap.Swizzle.B128 : bytes == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
+    }
+
+    private static long align(long x, long a) {
+        return ceilDiv(x, a) * a;
+    }
+
+    private static long ceilDiv(long x, long y) {
+        return (x + y - 1) / y;
+    }
+}

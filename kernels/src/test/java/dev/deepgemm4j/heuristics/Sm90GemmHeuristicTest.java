@@ -1,0 +1,113 @@
+package dev.deepgemm4j.heuristics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deepgemm4j.jit.CudaSources;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class Sm90GemmHeuristicTest {
+
+    /** The (N, K) pairs and M values of the H100 harness run, plus its edge shapes. */
+    private static final long[][] NK = {{2112, 7168}, {576, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384},
+        {4096, 7168}, {7168, 2048}};
+    private static final long[][] EDGES = {{1, 136, 128}, {7, 136, 7168}, {65, 136, 1552}, {65, 2112, 7168},
+        {129, 264, 640}, {200, 4096, 16}, {4097, 136, 7168}, {4097, 2112, 7168}, {4097, 7168, 208},
+        {1536, 1408, 1024}, {1536, 1416, 1024}};
+
+    @Test
+    void stagesAndSharedMemoryMatchTheVerifiedHarnessBuilds() {
+        // From docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt: blockM, blockN, stages, threads, smem bytes.
+        int[][] harness = {{64, 64, 13, 256, 224928}, {64, 128, 8, 256, 215296}, {64, 256, 4, 256, 197760},
+            {128, 112, 6, 384, 216256}, {128, 128, 5, 384, 199328}, {128, 144, 5, 384, 213664},
+            {128, 160, 5, 384, 228000}, {128, 192, 4, 384, 215168}, {128, 256, 3, 384, 214624}};
+        List<Sm90GemmConfig> all = Sm90GemmHeuristic.allConfigs();
+        assertEquals(harness.length, all.size());
+        for (int i = 0; i < harness.length; i++) {
+            Sm90GemmConfig c = all.get(i);
+            int[] h = harness[i];
+            assertEquals(List.of(h[0], h[1], h[2], h[3], h[4]), List.of(c.blockM(), c.blockN(), c.stages(),
+                    c.threads(), c.dynamicSharedBytes()), c.toString());
+            assertTrue(c.dynamicSharedBytes() <= LaunchGeometry.MAX_SHARED_BYTES);
+            assertTrue(c.source().code().contains("#define DG_STAGES " + h[2] + "\n"));
+        }
+    }
+
+    @Test
+    void everyBenchmarkShapeMapsToAVerifiedConfigWithALegalGrid() {
+        for (long[] nk : NK) {
+            for (long m : new long[] {1, 128, 4096}) {
+                checkLegal(m, nk[0], nk[1], 132);
+                checkLegal(m, nk[0], nk[1], 78); // set_num_sms below the device's count
+            }
+        }
+        for (long[] e : EDGES) {
+            checkLegal(e[0], e[1], e[2], 132);
+        }
+    }
+
+    @Test
+    void choosesTheMeasuredBestTileOnMostBenchmarkShapes() {
+        // Best (or within 3%) per the H100 run; the cost model's choice for each shape.
+        assertEquals(List.of(64, 64), tile(1, 2112, 7168));
+        assertEquals(List.of(64, 64), tile(128, 2112, 7168));
+        assertEquals(List.of(64, 64), tile(128, 576, 7168));
+        assertEquals(List.of(64, 128), tile(128, 24576, 1536));
+        assertEquals(List.of(64, 128), tile(128, 7168, 16384));
+        assertEquals(List.of(128, 192), tile(4096, 2112, 7168));
+        assertEquals(List.of(128, 144), tile(4096, 576, 7168));
+        assertEquals(List.of(128, 160), tile(4096, 7168, 16384));
+        assertEquals(List.of(128, 128), tile(4096, 4096, 7168));
+        assertEquals(List.of(128, 160), tile(4096, 7168, 2048));
+    }
+
+    @Test
+    void persistentGridKeepsTheWaveCountWithTheFewestCtas() {
+        // 4096 x 2112 with 128x192: 32 x 11 = 352 tiles, 3 waves over 132 SMs -> 118 CTAs (the harness's grid).
+        assertEquals(118, Sm90GemmHeuristic.choose(4096, 2112, 7168, 132).geometry().gridX());
+        // set_num_sms(100): 4 waves -> 88 CTAs, and the tile order is planned for 100 SMs.
+        Launch<Sm90GemmConfig> l = Sm90GemmHeuristic.choose(4096, 2112, 7168, 100);
+        assertTrue(l.geometry().gridX() <= 100);
+        assertEquals(100, l.config().numSms());
+        assertTrue(l.source().code().contains("#define DG_NUM_SMS 100\n"));
+    }
+
+    @Test
+    void sourceBakesTheTileAndRejectsIllegalOnes() {
+        String code = CudaSources.sm90Fp8Gemm1d2d(128, 160, 5, 132).code();
+        assertTrue(code.contains("#define DG_BLOCK_M 128\n#define DG_BLOCK_N 160\n"));
+        assertTrue(code.contains("#define DG_KERNEL_NAME dg_sm90_fp8_gemm_1d2d_m128n160_s5_sms132\n"));
+        assertTrue(code.contains("DG_KERNEL_NAME(const __grid_constant__"));
+        assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(96, 128, 4, 132));
+        assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 120, 4, 132));
+        assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 160, 6, 132)); // 6 stages exceed 227 KB
+        assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 128, 1, 132));
+    }
+
+    private static void assertThrowsIae(Runnable r) {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, r::run);
+    }
+
+    private static List<Integer> tile(long m, long n, long k) {
+        Sm90GemmConfig c = Sm90GemmHeuristic.choose(m, n, k, 132).config();
+        return List.of(c.blockM(), c.blockN());
+    }
+
+    private static void checkLegal(long m, long n, long k, int numSms) {
+        Launch<Sm90GemmConfig> l = Sm90GemmHeuristic.choose(m, n, k, numSms);
+        Sm90GemmConfig c = l.config();
+        String what = m + "x" + n + "x" + k + " on " + numSms + " SMs -> " + c;
+        assertTrue(Arrays.stream(Sm90GemmHeuristic.VERIFIED_TILES).anyMatch(t -> t[0] == c.blockM()
+                && t[1] == c.blockN()), what);
+        assertEquals(CudaSources.sm90MaxStages(c.blockM(), c.blockN()), c.stages(), what);
+        long tiles = c.tiles(m, n);
+        int grid = l.geometry().gridX();
+        assertTrue(grid >= 1 && grid <= Math.min(tiles, numSms), what + ", grid " + grid);
+        long waves = (tiles + numSms - 1) / numSms;
+        assertEquals(waves, (tiles + grid - 1) / grid, what + ": the grid keeps the wave count");
+        assertEquals(c.threads(), l.geometry().threads());
+        assertEquals(c.dynamicSharedBytes(), l.geometry().dynamicSharedBytes());
+    }
+}
