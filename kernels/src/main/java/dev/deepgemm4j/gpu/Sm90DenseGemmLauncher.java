@@ -11,6 +11,8 @@ import dev.deepgemm4j.heuristics.Launch;
 import dev.deepgemm4j.heuristics.Sm90GemmConfig;
 import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.jit.CudaSources;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Hopper dense GEMM ({@code sm90_fp8_gemm_1d2d.cu}) for the normalised NT problem {@code D = A · Bᵀ} where its
@@ -61,13 +63,13 @@ final class Sm90DenseGemmLauncher {
             Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
             Tensor sfbUsed = sfbStaged == null ? sfb : sfbStaged;
             long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : align(m, 4);
-            TensorMap mapA = TensorMap.encode2d(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
+            TensorMap mapA = tensorMap(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
                     rowPitch(a.data(), k), SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
-            TensorMap mapB = TensorMap.encode2d(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
+            TensorMap mapB = tensorMap(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
                     rowPitch(b.data(), k), SCALE_BLOCK, c.blockN(), TensorMap.Swizzle.B128);
-            TensorMap mapSfa = TensorMap.encode2d(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
+            TensorMap mapSfa = tensorMap(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
                     sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
-            TensorMap mapD = TensorMap.encode2d(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
+            TensorMap mapD = tensorMap(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
                     rowPitch(d, n) * 2, CudaSources.sm90DChunkCols(c.blockN()), 64,
                     swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
             LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
@@ -78,6 +80,33 @@ final class Sm90DenseGemmLauncher {
             free(sfaStaged);
             free(sfbStaged);
         }
+    }
+
+    /** Every argument of an encoded 2-D map: equal keys encode to the same bytes, whatever memory is there now. */
+    private record MapKey(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes, int boxInner,
+            int boxOuter, TensorMap.Swizzle swizzle) {
+    }
+
+    /** Bounds the memo; steady-state callers reuse a handful of buffers, so a full memo is simply dropped. */
+    private static final int MAX_MAPS = 4096;
+    private static final Map<MapKey, TensorMap> MAPS = new ConcurrentHashMap<>();
+
+    /**
+     * The encoded map, memoised: encoding costs several microseconds and four maps a call would dominate the host
+     * time of small GEMMs. A map holds only its arguments, so a hit is exact.
+     */
+    private static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
+            int boxInner, int boxOuter, TensorMap.Swizzle swizzle) {
+        MapKey key = new MapKey(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
+        TensorMap map = MAPS.get(key);
+        if (map == null) {
+            if (MAPS.size() >= MAX_MAPS) {
+                MAPS.clear();
+            }
+            map = TensorMap.encode2d(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
+            MAPS.put(key, map);
+        }
+        return map;
     }
 
     /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
