@@ -19,7 +19,7 @@ final class HostOverhead {
 
     static final int CALLS = 2000;
     static final int BATCH = 100;
-    static final int WARMUP = 200;
+    static final int WARMUP = 20_000;
     static final double GOAL_US = 5;
     private static final int M = 1;
     private static final int N = 128;
