@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.testing.RandomTensors;
-import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -74,45 +73,12 @@ class CalcDiffTest {
             assertRejected("y", "dtype", () -> DeepGemm.calcDiff(x, ints));
             assertRejected("x", "null", () -> DeepGemm.calcDiff(null, x));
             assertRejected("y", "null", () -> DeepGemm.calcDiff(x, null));
-            Tensor onDevice = Tensor.wrap(new FakeDeviceStorage(), DType.FP32, new long[] {4, 8}, new long[] {8, 1},
-                    0, false);
+            Tensor onDevice = FakeDeviceTensors.onDevice(DType.FP32, 4, 8);
             assertRejected("x", "host", () -> DeepGemm.calcDiff(onDevice, x));
             assertRejected("y", "host", () -> DeepGemm.calcDiff(x, onDevice));
             Tensor closed = RandomTensors.uniform(rng, DType.FP32, 4, 8);
             closed.close();
             assertRejected("y", "freed", () -> DeepGemm.calcDiff(x, closed));
-        }
-    }
-
-    /** Storage that claims to live on a GPU; never dereferenced. */
-    static final class FakeDeviceStorage implements TensorStorage {
-        @Override
-        public Location location() {
-            return Location.cuda(0);
-        }
-
-        @Override
-        public long byteSize() {
-            return 1 << 20;
-        }
-
-        @Override
-        public long address() {
-            return 0x7000_0000L;
-        }
-
-        @Override
-        public MemorySegment hostSegment() {
-            throw new UnsupportedOperationException("device memory");
-        }
-
-        @Override
-        public boolean isClosed() {
-            return false;
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

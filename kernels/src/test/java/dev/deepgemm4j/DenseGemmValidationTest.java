@@ -7,7 +7,6 @@ import static dev.deepgemm4j.DenseGemmTestSupport.poisoned;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.testing.RandomTensors;
-import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -196,8 +195,7 @@ class DenseGemmValidationTest {
 
     @Test
     void tensorsMustShareALocation() {
-        Tensor onDevice = Tensor.wrap(new FakeDeviceStorage(64 * 256), DType.FP8_E4M3, new long[] {64, 256},
-                new long[] {256, 1}, 0, false);
+        Tensor onDevice = FakeDeviceTensors.onDevice(DType.FP8_E4M3, 64, 256);
         var e = assertRejects("b", () -> DeepGemm.fp8GemmNt(a, new Fp8Tensor(onDevice, b.scales()), d));
         assertTrue(e.rule().contains("cuda:0"), e.rule());
         assertPoisoned(d);
@@ -207,32 +205,5 @@ class DenseGemmValidationTest {
     void emptyProblemsAreStillValidated() {
         Fp8Tensor noRows = operand(rng, 0, 256, false);
         assertRejects("d", () -> DeepGemm.fp8GemmNt(noRows, b, Tensor.zeros(DType.FP32, 0, 64)));
-    }
-
-    /** Device memory that is never touched: only its location matters to the check under test. */
-    private record FakeDeviceStorage(long byteSize) implements TensorStorage {
-        @Override
-        public Location location() {
-            return Location.cuda(0);
-        }
-
-        @Override
-        public long address() {
-            return 0x1000;
-        }
-
-        @Override
-        public MemorySegment hostSegment() {
-            throw new UnsupportedOperationException("device memory");
-        }
-
-        @Override
-        public boolean isClosed() {
-            return false;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

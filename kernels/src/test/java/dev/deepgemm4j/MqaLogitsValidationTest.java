@@ -1,5 +1,7 @@
 package dev.deepgemm4j;
 
+import static dev.deepgemm4j.FakeDeviceTensors.onDevice;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.deepgemm4j.backend.Backends;
 import dev.deepgemm4j.testing.RandomTensors;
-import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -35,45 +36,6 @@ class MqaLogitsValidationTest {
         assertTrue(e.rule().contains(rule), "rule '" + e.rule() + "' should mention '" + rule + "'");
     }
 
-    /** A tensor on a CUDA device that is never touched: only its location matters to the check under test. */
-    static Tensor onDevice(DType dtype, long... shape) {
-        long bytes = dtype.byteSize();
-        for (long n : shape) {
-            bytes *= n;
-        }
-        long byteSize = bytes;
-        TensorStorage storage = new TensorStorage() {
-            @Override
-            public Location location() {
-                return Location.cuda(0);
-            }
-
-            @Override
-            public long byteSize() {
-                return byteSize;
-            }
-
-            @Override
-            public long address() {
-                return 0;
-            }
-
-            @Override
-            public MemorySegment hostSegment() {
-                throw new UnsupportedOperationException("device memory");
-            }
-
-            @Override
-            public boolean isClosed() {
-                return false;
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        return Tensor.wrap(storage, dtype, shape, Tensor.contiguousStrides(shape), 0, false);
-    }
 
     private Tensor call(Tensor q, Tensor kv, Tensor kvSf, Tensor weights, Tensor ks, Tensor ke, boolean clean,
             int maxSeqlenK) {

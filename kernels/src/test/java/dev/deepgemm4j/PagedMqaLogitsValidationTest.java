@@ -1,6 +1,6 @@
 package dev.deepgemm4j;
 
-import static dev.deepgemm4j.MqaLogitsValidationTest.onDevice;
+import static dev.deepgemm4j.FakeDeviceTensors.onDevice;
 import static dev.deepgemm4j.MqaLogitsValidationTest.rejects;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

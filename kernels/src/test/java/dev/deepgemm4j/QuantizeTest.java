@@ -191,8 +191,7 @@ class QuantizeTest {
         Tensor closed = Tensor.zeros(DType.FP32, 4, 128);
         closed.close();
         assertRejected("freed", () -> DeepGemm.perBlockCastToFp8(closed, false));
-        Tensor onDevice = Tensor.wrap(new CalcDiffTest.FakeDeviceStorage(), DType.FP32, new long[] {4, 128},
-                new long[] {128, 1}, 0, false);
+        Tensor onDevice = FakeDeviceTensors.onDevice(DType.FP32, 4, 128);
         assertRejected("cuda:0", () -> DeepGemm.perTokenCastToFp8(onDevice, false));
     }
 }
