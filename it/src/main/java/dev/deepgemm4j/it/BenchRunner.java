@@ -5,9 +5,9 @@ import java.util.Arrays;
 
 /**
  * Runs one {@link BenchCase}: sets it up (inputs generated on the host and copied to the target once), makes a cold
- * first call (which compiles or loads its kernels) and a warm second call, then times up to the plan's number of
- * calls and takes the median, checks the last output against the float64 reference, and optionally runs the
- * cuBLASLt baseline on the same problem.
+ * first call (which compiles or loads its kernels) and a warm second call, warms the host path on a GPU, then times up
+ * to the plan's number of calls and takes the median, checks the last output against the float64 reference, and
+ * optionally runs the cuBLASLt baseline on the same problem.
  */
 final class BenchRunner {
 
@@ -15,6 +15,9 @@ final class BenchRunner {
     private static final String TODO = "TODO";
     /** Longest error message kept in a row's status. */
     private static final int MAX_ERROR = 300;
+    /** Untimed calls per row that warm the host path. */
+    private static final int HOST_WARM_CALLS = 200;
+    private static final double HOST_WARM_BUDGET_MS = 100;
 
     private final BenchTarget target;
     private final Plan plan;
@@ -38,6 +41,7 @@ final class BenchRunner {
             JitStats after = target.jitStats();
             trial.beforeRun();
             double warmMs = target.wallMillis(trial::run);
+            warmHostPath(trial, warmMs);
             int runs = plan.runsFor(warmMs);
             double[] ms = new double[runs];
             for (int i = 0; i < runs; i++) {
@@ -77,6 +81,22 @@ final class BenchRunner {
     static String error(Throwable e) {
         String text = e.toString().lines().findFirst().orElse("");
         return "error: " + (text.length() > MAX_ERROR ? text.substring(0, MAX_ERROR) + "…" : text);
+    }
+
+    /**
+     * More untimed calls, so that the JVM compiles this operator's host path before it is timed (the first rows of a
+     * run would otherwise be timed with interpreted host code): up to {@link #HOST_WARM_CALLS} calls within
+     * {@link #HOST_WARM_BUDGET_MS}.
+     */
+    private void warmHostPath(Trial trial, double warmMs) {
+        if (!target.isGpu()) {
+            return;  // the CPU reference's time is host time anyway
+        }
+        int calls = (int) Math.min(HOST_WARM_CALLS, HOST_WARM_BUDGET_MS / Math.max(warmMs, 1e-3));
+        for (int i = 0; i < calls; i++) {
+            trial.beforeRun();
+            target.wallMillis(trial::run);
+        }
     }
 
     static double median(double[] values) {

@@ -10,6 +10,11 @@ import dev.deepgemm4j.jit.JitStats;
 /** Where the benchmark's tensors live, and how one call is timed there. */
 interface BenchTarget {
 
+    /** Host enqueue time the L2 flush (a memset of 4x L2, at least tens of µs on the GPU) surely hides. */
+    long HIDDEN_ENQUEUE_NANOS = 25_000;
+    /** Samples taken at most for one timed call before accepting one whose enqueue was not hidden. */
+    int MAX_TIMING_ATTEMPTS = 5;
+
     /** Where the tensors live. */
     Location location();
 
@@ -96,13 +101,25 @@ interface BenchTarget {
                 return (System.nanoTime() - start) * 1e-6;
             }
 
+            /**
+             * The flush keeps the GPU busy for tens of µs, long enough to hide the host's enqueue of a warm call. A
+             * call whose enqueue outlasts it (the JVM still interpreting that path, a GC pause) would put host time in
+             * the event window, so such a sample is taken again.
+             */
             @Override
             public double timedMillis(Runnable call) {
                 try (GpuTimer timer = new GpuTimer()) {
-                    Gpu.flushL2();
-                    timer.start();
-                    call.run();
-                    return timer.stopMillis();
+                    for (int attempt = 1;; attempt++) {
+                        Gpu.flushL2();
+                        timer.start();
+                        long enqueueStart = System.nanoTime();
+                        call.run();
+                        long enqueueNanos = System.nanoTime() - enqueueStart;
+                        double ms = timer.stopMillis();
+                        if (enqueueNanos <= HIDDEN_ENQUEUE_NANOS || attempt == MAX_TIMING_ATTEMPTS) {
+                            return ms;
+                        }
+                    }
                 }
             }
 
