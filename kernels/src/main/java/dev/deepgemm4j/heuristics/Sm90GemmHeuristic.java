@@ -6,21 +6,14 @@ import java.util.List;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
- * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt), each with the deepest pipeline that fits.
- *
- * <p>Up to 128 rows the GEMM is bandwidth-bound: 64-row tiles, 64 columns wide while one wave of them covers D
- * (more CTAs streaming B), else 128. Above 128 rows it is compute-bound: 128-row tiles of 128 to 192 columns (the
- * wider 256 and narrower 112 lost everywhere they were measured), choosing the smallest per-SM work
- * {@code waves × blockN} (a partly filled last wave costs a full one), ties to the wider tile (fewer epilogues). On the
- * measured shapes this picks the fastest tile or one within 3% of it.
+ * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt), each with the deepest pipeline that fits: the tile with the
+ * lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count.
  */
 public final class Sm90GemmHeuristic {
 
     /** The tiles measured on the H100, {blockM, blockN}. */
     static final int[][] VERIFIED_TILES = {{64, 64}, {64, 128}, {64, 256}, {128, 112}, {128, 128}, {128, 144},
         {128, 160}, {128, 192}, {128, 256}};
-    /** Tiles of the compute-bound regime, narrowest first. */
-    private static final int[] LARGE_M_BLOCK_N = {128, 144, 160, 192};
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
 
@@ -35,11 +28,20 @@ public final class Sm90GemmHeuristic {
      */
     public static Launch<Sm90GemmConfig> choose(long m, long n, long k, int numSms) {
         DenseGemmHeuristic.requireShape(m, n, k, numSms);
-        Sm90GemmConfig config = m <= 128 ? smallM(m, n, numSms) : largeM(m, n, numSms);
+        Sm90GemmConfig config = null;
+        double micros = Double.POSITIVE_INFINITY;
+        for (int[] tile : VERIFIED_TILES) {
+            Sm90GemmConfig candidate = Sm90GemmConfig.of(tile[0], tile[1], numSms);
+            double predicted = Sm90GemmCostModel.denseMicros(candidate, m, n, k);
+            if (predicted < micros) {
+                config = candidate;
+                micros = predicted;
+            }
+        }
         Launch<Sm90GemmConfig> launch = new Launch<>(config, config.geometry(m, n));
         if (Jit.config().printConfigs()) {
-            System.out.println("deepgemm4j: fp8_gemm M=" + m + " N=" + n + " K=" + k + " -> " + config + ", grid "
-                    + launch.geometry().gridX());
+            System.out.printf("deepgemm4j: fp8_gemm M=%d N=%d K=%d -> %s, grid %d, predicted %.1f us%n", m, n, k,
+                    config, launch.geometry().gridX(), micros);
         }
         return launch;
     }
@@ -51,24 +53,5 @@ public final class Sm90GemmHeuristic {
             all.add(Sm90GemmConfig.of(tile[0], tile[1], CATALOG_NUM_SMS));
         }
         return all;
-    }
-
-    private static Sm90GemmConfig smallM(long m, long n, int numSms) {
-        Sm90GemmConfig narrow = Sm90GemmConfig.of(64, 64, numSms);
-        return narrow.tiles(m, n) <= numSms ? narrow : Sm90GemmConfig.of(64, 128, numSms);
-    }
-
-    private static Sm90GemmConfig largeM(long m, long n, int numSms) {
-        Sm90GemmConfig best = null;
-        long bestWork = Long.MAX_VALUE;
-        for (int blockN : LARGE_M_BLOCK_N) {
-            Sm90GemmConfig c = Sm90GemmConfig.of(128, blockN, numSms);
-            long work = Sm90GemmConfig.ceilDiv(c.tiles(m, n), numSms) * blockN;
-            if (work <= bestWork) {
-                best = c;
-                bestWork = work;
-            }
-        }
-        return best;
     }
 }

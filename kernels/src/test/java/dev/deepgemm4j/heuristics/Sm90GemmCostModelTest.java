@@ -1,0 +1,79 @@
+package dev.deepgemm4j.heuristics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The cost model against the H100 harness timings of every verified tile on the benchmark shapes. */
+class Sm90GemmCostModelTest {
+
+    private static final Path HARNESS_LOG = Path.of("..", "docs", "perf", "2026-11-23-h100-sm90-fp8-gemm-1d2d.txt");
+    private static final Pattern SHAPE = Pattern.compile("^shape M=(\\d+) N=(\\d+) K=(\\d+)");
+    private static final Pattern TIMING = Pattern.compile("^\\s+cfg_(\\d+)x(\\d+)\\s+grid\\s+\\d+\\s+PASS.*?([\\d.]+) us");
+
+    @Test
+    void theModelsPickIsNearTheMeasuredBestTile() throws IOException {
+        Map<String, Map<Sm90GemmConfig, Double>> measured = measured();
+        assertEquals(21, measured.size(), "shapes in " + HARNESS_LOG);
+        double logSlowdown = 0;
+        for (var shape : measured.entrySet()) {
+            long[] mnk = java.util.Arrays.stream(shape.getKey().split("x")).mapToLong(Long::parseLong).toArray();
+            Sm90GemmConfig picked = null;
+            double bestPredicted = Double.POSITIVE_INFINITY;
+            double bestMeasured = Double.POSITIVE_INFINITY;
+            for (var timing : shape.getValue().entrySet()) {
+                double predicted = Sm90GemmCostModel.denseMicros(timing.getKey(), mnk[0], mnk[1], mnk[2]);
+                assertTrue(predicted > timing.getValue() / 2 && predicted < timing.getValue() * 2,
+                        shape.getKey() + " " + timing.getKey() + ": predicted " + predicted + " us, measured "
+                                + timing.getValue());
+                if (predicted < bestPredicted) {
+                    bestPredicted = predicted;
+                    picked = timing.getKey();
+                }
+                bestMeasured = Math.min(bestMeasured, timing.getValue());
+            }
+            double slowdown = shape.getValue().get(picked) / bestMeasured;
+            assertTrue(slowdown <= 1.12, shape.getKey() + ": picked " + picked + " is " + slowdown + "x the best");
+            logSlowdown += Math.log(slowdown);
+        }
+        assertTrue(Math.exp(logSlowdown / measured.size()) <= 1.03, "geometric-mean slowdown of the picks");
+    }
+
+    @Test
+    void moreSmsAndNoWorkNeverCostMore() {
+        Sm90GemmConfig tile = Sm90GemmConfig.of(128, 128, 132);
+        assertTrue(Sm90GemmCostModel.denseMicros(Sm90GemmConfig.of(128, 128, 66), 4096, 4096, 7168)
+                > Sm90GemmCostModel.denseMicros(tile, 4096, 4096, 7168));
+        assertTrue(Sm90GemmCostModel.micros(128, 128, 0, 56, false, 0, 132)
+                < Sm90GemmCostModel.denseMicros(tile, 128, 128, 128));
+    }
+
+    /** "MxNxK" to the measured µs of each tile (all built for 132 SMs). */
+    private static Map<String, Map<Sm90GemmConfig, Double>> measured() throws IOException {
+        Map<String, Map<Sm90GemmConfig, Double>> byShape = new LinkedHashMap<>();
+        Map<Sm90GemmConfig, Double> current = null;
+        for (String line : Files.readAllLines(HARNESS_LOG)) {
+            Matcher shape = SHAPE.matcher(line);
+            if (shape.find()) {
+                current = byShape.computeIfAbsent(shape.group(1) + "x" + shape.group(2) + "x" + shape.group(3),
+                        s -> new LinkedHashMap<>());
+                continue;
+            }
+            Matcher timing = TIMING.matcher(line);
+            if (current != null && timing.find()) {
+                current.put(Sm90GemmConfig.of(Integer.parseInt(timing.group(1)), Integer.parseInt(timing.group(2)),
+                        132), Double.parseDouble(timing.group(3)));
+            }
+        }
+        byShape.values().removeIf(Map::isEmpty);
+        return byShape;
+    }
+}
