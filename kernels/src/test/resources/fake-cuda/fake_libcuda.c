@@ -30,6 +30,8 @@ unsigned char fake_launch_attrs_raw[4 * sizeof(CUlaunchAttribute)];
 /* [0] data type, [1] rank, [2] global address, [3..7] dims, [8..11] strides, [12..16] box, [17..21] element
  * strides, [22] interleave, [23] swizzle, [24] L2 promotion, [25] OOB fill, [26] map address % 128, [27] calls */
 long long fake_tmap_record[32];
+/* release threshold of each device's default memory pool (cuMemPoolSetAttribute), -2 until set */
+long long fake_pool_release_threshold[8] = {-2, -2, -2, -2, -2, -2, -2, -2};
 /* offsets and sizes from the real cuda.h */
 long long fake_layout[16] = {
     sizeof(CUlaunchConfig), offsetof(CUlaunchConfig, sharedMemBytes), offsetof(CUlaunchConfig, hStream),
@@ -91,6 +93,21 @@ CUresult cuDeviceGetAttribute(int *v, CUdevice_attribute a, CUdevice dev) {
 }
 
 CUresult cuDeviceTotalMem(size_t *bytes, CUdevice dev) { *bytes = (size_t) memory_limit; return CUDA_SUCCESS; }
+
+/* The pool handle of device d is (CUmemoryPool) (d + 1). */
+CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice dev) {
+    if (dev < 0 || dev >= device_count) return CUDA_ERROR_INVALID_DEVICE;
+    *pool = (CUmemoryPool) (size_t) (dev + 1);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value) {
+    size_t d = (size_t) pool - 1;
+    if (d >= 8) return CUDA_ERROR_INVALID_VALUE;
+    if (attr != CU_MEMPOOL_ATTR_RELEASE_THRESHOLD) return CUDA_ERROR_NOT_SUPPORTED;
+    fake_pool_release_threshold[d] = (long long) *(cuuint64_t *) value;
+    return CUDA_SUCCESS;
+}
 
 CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev) {
     if (dev < 0 || dev >= device_count) return CUDA_ERROR_INVALID_DEVICE;

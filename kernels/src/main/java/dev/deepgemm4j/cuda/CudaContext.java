@@ -1,6 +1,7 @@
 package dev.deepgemm4j.cuda;
 
 import jcuda.driver.CUcontext;
+import java.util.logging.Logger;
 import jcuda.driver.CUdevice;
 import jcuda.driver.JCudaDriver;
 
@@ -19,6 +20,10 @@ public final class CudaContext {
     private final CudaDevice device;
     private final JCudaHandles.Context handle;
     private final long raw;
+    private static final Logger LOG = Logger.getLogger(CudaContext.class.getName());
+    /** {@code UINT64_MAX}: no limit on the memory a pool keeps. */
+    private static final long UNLIMITED_RELEASE_THRESHOLD = -1L;
+
     private final CudaDriverFfm driver;
 
     private CudaContext(CudaDevice device, JCudaHandles.Context handle, CudaDriverFfm driver) {
@@ -48,9 +53,24 @@ public final class CudaContext {
                 JCudaHandles.Context ctx = new JCudaHandles.Context();
                 CudaException.check(JCudaDriver.cuDevicePrimaryCtxRetain(ctx, dev),
                         "cuDevicePrimaryCtxRetain on cuda:" + ordinal);
+                keepFreedMemoryPooled(ordinal);
                 contexts[ordinal] = new CudaContext(info, ctx, CudaRuntime.driver());
             }
             return contexts[ordinal];
+        }
+    }
+
+    /**
+     * Tensors are allocated stream-ordered from the device's default pool, whose release threshold is 0: at every
+     * synchronisation the pool would hand freed memory back to the system, and the next allocation would map it again
+     * (tens to hundreds of µs in the stream). Like any caching allocator, the pool keeps it instead; a failure only
+     * costs that speed, so it is logged, not thrown.
+     */
+    private static void keepFreedMemoryPooled(int ordinal) {
+        int r = CudaRuntime.driver().setDefaultPoolReleaseThreshold(ordinal, UNLIMITED_RELEASE_THRESHOLD);
+        if (r != CudaException.SUCCESS) {
+            LOG.warning("deepgemm4j: cannot keep freed memory in cuda:" + ordinal + "'s default pool (CUresult " + r
+                    + "); stream-ordered allocations may be slower");
         }
     }
 

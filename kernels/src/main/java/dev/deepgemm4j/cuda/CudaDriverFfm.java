@@ -33,6 +33,8 @@ public final class CudaDriverFfm {
     /** The ABI version asked of cuGetProcAddress: every call bound here exists in this form since CUDA 12.0. */
     private static final int ABI_VERSION = 12000;
     private static final long CU_GET_PROC_ADDRESS_LEGACY_STREAM = 1;
+    /** {@code CU_MEMPOOL_ATTR_RELEASE_THRESHOLD} of cuda.h. */
+    private static final int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final ThreadLocal<MemorySegment> OUT_SLOT =
@@ -47,6 +49,9 @@ public final class CudaDriverFfm {
     private final MethodHandle cuLaunchKernel;
     private final MethodHandle cuLaunchKernelEx;
     private final MethodHandle cuTensorMapEncodeTiled;
+    private final MethodHandle cuDeviceGet;
+    private final MethodHandle cuDeviceGetDefaultMemPool;
+    private final MethodHandle cuMemPoolSetAttribute;
 
     private CudaDriverFfm(String library, SymbolLookup lookup) {
         this.library = library;
@@ -66,6 +71,11 @@ public final class CudaDriverFfm {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
         cuTensorMapEncodeTiled = r.bind("cuTensorMapEncodeTiled", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
                 JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        cuDeviceGet = r.bind("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDeviceGetDefaultMemPool = r.bind("cuDeviceGetDefaultMemPool",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuMemPoolSetAttribute = r.bind("cuMemPoolSetAttribute",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS));
     }
 
     /**
@@ -163,6 +173,30 @@ public final class CudaDriverFfm {
         try {
             return (int) cuTensorMapEncodeTiled.invokeExact(map, dataType, rank, globalAddress, globalDims,
                     globalStrides, boxDims, elementStrides, interleave, swizzle, l2Promotion, oobFill);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Sets the release threshold of device {@code ordinal}'s default memory pool (the pool {@code cuMemAllocAsync}
+     * draws from): freed memory up to that many bytes stays reserved for reuse at the next synchronisation instead of
+     * going back to the system. Returns the first failing call's CUresult, or 0.
+     */
+    public int setDefaultPoolReleaseThreshold(int ordinal, long bytes) {
+        MemorySegment out = OUT_SLOT.get();
+        try {
+            int r = (int) cuDeviceGet.invokeExact(out, ordinal);
+            if (r != CudaException.SUCCESS) {
+                return r;
+            }
+            r = (int) cuDeviceGetDefaultMemPool.invokeExact(out, out.get(JAVA_INT, 0));
+            if (r != CudaException.SUCCESS) {
+                return r;
+            }
+            long pool = out.get(JAVA_LONG, 0);
+            out.set(JAVA_LONG, 0, bytes);
+            return (int) cuMemPoolSetAttribute.invokeExact(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, out);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -138,6 +138,11 @@ public final class FakeCudaLibraries {
             return array("fake_stats", 16 * 8).getAtIndex(ValueLayout.JAVA_LONG, i);
         }
 
+        /** {@code fake_pool_release_threshold[device]}: -2 until set. */
+        public long poolReleaseThreshold(int device) {
+            return array("fake_pool_release_threshold", 8 * 8).getAtIndex(ValueLayout.JAVA_LONG, device);
+        }
+
         /** {@code fake_launch_record[i]}. */
         public long launch(int i) {
             return array("fake_launch_record", 32 * 8).getAtIndex(ValueLayout.JAVA_LONG, i);

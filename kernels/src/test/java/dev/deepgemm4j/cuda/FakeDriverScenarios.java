@@ -101,6 +101,7 @@ public final class FakeDriverScenarios {
         long sets = fake.stat(1);
         CudaContext c = CudaContext.makeCurrent(0);
         assertEquals(sets + 1, fake.stat(1), "first makeCurrent sets the context");
+        assertEquals(-1L, fake.poolReleaseThreshold(0), "the default pool keeps freed memory (UINT64_MAX)");
         assertEquals(c, CudaContext.of(0));
         CudaContext.makeCurrent(0);
         c.makeCurrent();

@@ -121,12 +121,12 @@ public final class FakeDriverBackendScenarios {
         Fp8Tensor big = fp8(300, 384, 300, 3);
         Tensor dBig = Tensor.zeros(GPU, DType.BF16, 300, 2112);
         DeepGemm.fp8GemmNt(big, fp8(2112, 384, 17, 3), dBig);
-        // M > 128: one wave with any 128-row tile, so the narrowest (least work per SM): 3 x 17 tiles of 128x128,
-        // 5 stages, 384 threads.
-        assertEquals("dg_sm90_fp8_gemm_1d2d_m128n128_s5_sms132", recordedKernel());
-        assertEquals(51, fake.launch(2));
-        assertEquals(384, fake.launch(5));
-        assertEquals(199328, fake.launch(8));
+        // One wave either way and only 3 K blocks: the cost model prefers the one-warpgroup 64x128 tile (its K-block
+        // round trip is shorter): 5 x 17 tiles, 8 stages, 256 threads.
+        assertEquals("dg_sm90_fp8_gemm_1d2d_m64n128_s8_sms132", recordedKernel());
+        assertEquals(85, fake.launch(2));
+        assertEquals(256, fake.launch(5));
+        assertEquals(215296, fake.launch(8));
 
         // The SIMT fallbacks: N = 100 (not a multiple of 8; D rows padded to 104), and below an MN-major B.
         long simtBefore = DenseGemmLauncher.SIMT_LAUNCHES.sum();
