@@ -14,6 +14,8 @@ interface BenchTarget {
     long HIDDEN_ENQUEUE_NANOS = 25_000;
     /** Samples taken at most for one timed call before accepting one whose enqueue was not hidden. */
     int MAX_TIMING_ATTEMPTS = 5;
+    /** How long a GPU is kept busy before the first timed row. */
+    long CLOCK_WARM_UP_MS = 500;
 
     /** Where the tensors live. */
     Location location();
@@ -32,6 +34,10 @@ interface BenchTarget {
 
     /** The JIT's counters, or null where no JIT runs. */
     JitStats jitStats();
+
+    /** Brings the target to its steady state before the first row is timed (a GPU idles at low clocks). */
+    default void warmUp() {
+    }
 
     /** The CPU reference backend, timed by wall clock. */
     static BenchTarget cpu() {
@@ -126,6 +132,18 @@ interface BenchTarget {
             @Override
             public JitStats jitStats() {
                 return Jit.stats();
+            }
+
+            /** Keeps the GPU busy with memsets for {@link #CLOCK_WARM_UP_MS}, so that its clocks have ramped up. */
+            @Override
+            public void warmUp() {
+                long end = System.nanoTime() + CLOCK_WARM_UP_MS * 1_000_000L;
+                while (System.nanoTime() < end) {
+                    for (int i = 0; i < 50; i++) {
+                        Gpu.flushL2();
+                    }
+                    Gpu.synchronize();
+                }
             }
         };
     }

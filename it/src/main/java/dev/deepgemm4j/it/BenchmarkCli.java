@@ -121,6 +121,7 @@ public final class BenchmarkCli {
         try {
             List<BenchCase> cases = cases(plan).stream().filter(options::selects).toList();
             BenchRunner runner = new BenchRunner(target, plan, baseline);
+            target.warmUp();
             for (BenchCase c : cases) {
                 BenchRow row = runner.run(c);
                 rows.add(row);
