@@ -42,6 +42,23 @@ final class Checks {
     }
 
     /** Shape must equal {@code expected}; {@code what} describes it symbolically, e.g. "[M, ceil(K/128)]". */
+    /** {@code t} is 2-D of shape [d0, d1] (no allocation: checks run on every launch). */
+    static boolean hasShape(Tensor t, long d0, long d1) {
+        return t.dim() == 2 && t.size(0) == d0 && t.size(1) == d1;
+    }
+
+    /** {@code t} is 3-D of shape [d0, d1, d2]. */
+    static boolean hasShape(Tensor t, long d0, long d1, long d2) {
+        return t.dim() == 3 && t.size(0) == d0 && t.size(1) == d1 && t.size(2) == d2;
+    }
+
+    /** {@link #requireShape(String, Tensor, String, long...)} for a 2-D shape, allocating only to report a mismatch. */
+    static void requireShape(String arg, Tensor t, String what, long d0, long d1) {
+        if (!hasShape(t, d0, d1)) {
+            requireShape(arg, t, what, new long[] {d0, d1});
+        }
+    }
+
     static void requireShape(String arg, Tensor t, String what, long... expected) {
         if (!Arrays.equals(t.shape(), expected)) {
             throw fail(arg, "shape must be " + what + " = " + Arrays.toString(expected) + ", got "

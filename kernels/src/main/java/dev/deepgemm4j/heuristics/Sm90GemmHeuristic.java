@@ -3,6 +3,8 @@ package dev.deepgemm4j.heuristics;
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
@@ -16,6 +18,12 @@ public final class Sm90GemmHeuristic {
         {128, 160}, {128, 192}, {128, 256}};
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
+    /** Bounds the memo of choices; a workload uses a handful of shapes, so a full memo is simply dropped. */
+    private static final int MAX_MEMO = 4096;
+    private static final Map<Problem, Launch<Sm90GemmConfig>> CHOICES = new ConcurrentHashMap<>();
+
+    private record Problem(long m, long n, long k, int numSms) {
+    }
 
     private Sm90GemmHeuristic() {
     }
@@ -27,6 +35,21 @@ public final class Sm90GemmHeuristic {
      * @param numSms SMs the grid may occupy (set_num_sms, else the device's count)
      */
     public static Launch<Sm90GemmConfig> choose(long m, long n, long k, int numSms) {
+        Problem problem = new Problem(m, n, k, numSms);
+        Launch<Sm90GemmConfig> launch = CHOICES.get(problem);
+        if (launch == null) {
+            // Ranking the tiles costs more than the rest of a small GEMM's host path, so each shape is ranked once;
+            // DG_PRINT_CONFIGS therefore prints each distinct shape once.
+            launch = rank(m, n, k, numSms);
+            if (CHOICES.size() >= MAX_MEMO) {
+                CHOICES.clear();
+            }
+            CHOICES.put(problem, launch);
+        }
+        return launch;
+    }
+
+    private static Launch<Sm90GemmConfig> rank(long m, long n, long k, int numSms) {
         DenseGemmHeuristic.requireShape(m, n, k, numSms);
         Sm90GemmConfig config = null;
         double micros = Double.POSITIVE_INFINITY;

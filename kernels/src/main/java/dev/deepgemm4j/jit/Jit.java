@@ -17,6 +17,8 @@ public final class Jit {
 
     private static final Logger LOG = Logger.getLogger(Jit.class.getName());
     private static volatile JitCache cache;
+    /** The environment's settings, read once: {@link #config} is on every launch's path and the environment is fixed. */
+    private static volatile JitConfig environmentConfig;
 
     private Jit() {
     }
@@ -43,7 +45,15 @@ public final class Jit {
      */
     public static JitConfig config() {
         JitCache c = cache;
-        return c != null ? c.config() : JitConfig.fromEnvironment();
+        if (c != null) {
+            return c.config();
+        }
+        JitConfig e = environmentConfig;
+        if (e == null) {
+            e = JitConfig.fromEnvironment();
+            environmentConfig = e;
+        }
+        return e;
     }
 
     /** The counters of the process's cache. */
@@ -75,6 +85,7 @@ public final class Jit {
     /** Forgets the process's cache, so the next use reads the environment again (for tests). */
     static synchronized void reset() {
         cache = null;
+        environmentConfig = null;
     }
 
     /** The compiler {@code config} asks for. */

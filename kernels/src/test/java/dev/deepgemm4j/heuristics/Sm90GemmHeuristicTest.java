@@ -1,6 +1,8 @@
 package dev.deepgemm4j.heuristics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.jit.CudaSources;
@@ -109,5 +111,13 @@ class Sm90GemmHeuristicTest {
         assertEquals(waves, (tiles + grid - 1) / grid, what + ": the grid keeps the wave count");
         assertEquals(c.threads(), l.geometry().threads());
         assertEquals(c.dynamicSharedBytes(), l.geometry().dynamicSharedBytes());
+    }
+
+    @Test
+    void eachShapeIsRankedOnceAndReused() {
+        var first = Sm90GemmHeuristic.choose(4096, 7168, 2048, 132);
+        assertSame(first, Sm90GemmHeuristic.choose(4096, 7168, 2048, 132));
+        assertNotSame(first, Sm90GemmHeuristic.choose(4096, 7168, 2048, 66),
+                "the SM count is part of the problem");
     }
 }
