@@ -22,8 +22,11 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -175,6 +178,87 @@ public final class JitCache {
     /** Where the entry of {@code source} for {@code arch} is (or would be) published. */
     public Path entryDir(KernelSource source, String arch) {
         return entries.resolve(source.family() + "." + key(source, arch));
+    }
+
+    /**
+     * The files of the published entry of {@code source} for {@code arch} by name, compiling it first if needed (so
+     * the request counts in {@link #stats()} like a {@link #get}); empty when nothing is published (cache disabled,
+     * or an entry refused and rebuilt without being republished). Another cache whose compiler has the same identity
+     * and options can {@link #installEntry install} them.
+     *
+     * @throws CompileException if compiling fails
+     */
+    public Optional<Map<String, byte[]>> exportEntry(KernelSource source, String arch) {
+        CompiledKernel kernel = get(source, arch);
+        if (kernel.entryDir() == null) {
+            return Optional.empty();
+        }
+        Map<String, byte[]> files = new TreeMap<>();
+        try (Stream<Path> list = Files.list(kernel.entryDir())) {
+            for (Path f : list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                files.put(f.getFileName().toString(), readTrusted(f));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the cache entry " + kernel.entryDir() + ": " + e, e);
+        }
+        return Optional.of(files);
+    }
+
+    /**
+     * Publishes an entry {@link #exportEntry exported} by another cache as the entry of {@code source} for
+     * {@code arch}, the way a compile is published (built in a private directory, checked like an entry read from
+     * disk, renamed into place), so the next {@link #get} serves it as a disk hit. The caller must have checked that
+     * the exporting cache computes the same {@link #key} (same compiler identity and options).
+     *
+     * @param files the entry's files by plain file name
+     * @return true if published; false if an entry was there already (or appeared meanwhile), or the on-disk cache
+     *     is disabled
+     * @throws IllegalArgumentException if a file name is not a plain name, or the files are not a valid entry of
+     *     {@code source} for {@code arch} under this cache's key (truncated, checksum or source mismatch, another
+     *     compiler)
+     */
+    public boolean installEntry(KernelSource source, String arch, Map<String, byte[]> files) {
+        for (String name : files.keySet()) {
+            if (!name.matches("[A-Za-z0-9_][A-Za-z0-9._-]*")) {
+                throw new IllegalArgumentException("files: names must be plain file names, got '" + name + "'");
+            }
+        }
+        if (config.disableCache()) {
+            return false;
+        }
+        String key = key(source, arch);
+        Path entry = entries.resolve(source.family() + "." + key);
+        if (Files.exists(entry, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        Path work = null;
+        try {
+            work = Files.createDirectory(tmp.resolve(ProcessHandle.current().pid() + "-" + UUID.randomUUID()),
+                    OWNER_ONLY_DIR);
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                writeSynced(work.resolve(f.getKey()), f.getValue());
+            }
+            syncDirectory(work);
+            Loaded check = load(work, source, arch, key);
+            if (check.kernel == null) {
+                throw new IllegalArgumentException("files: not a valid cache entry of " + source.kernelName()
+                        + " for " + arch + " here: " + check.refusal);
+            }
+            try {
+                Files.move(work, entry, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileSystemException raced) {
+                return false; // another process published the key first; the cache verifies theirs when it loads it
+            }
+            work = null;
+            syncDirectory(entries);
+            return true;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot install the cache entry " + entry + ": " + e, e);
+        } finally {
+            if (work != null) {
+                deleteTree(work);
+            }
+        }
     }
 
     /**
