@@ -1,5 +1,6 @@
 package dev.deepgemm4j.spark;
 
+import dev.deepgemm4j.GpuTarget;
 import dev.deepgemm4j.Location;
 import java.io.Serializable;
 import java.util.Locale;
@@ -95,6 +96,11 @@ public record DeepGemmConf(String device, int concurrentGpuTasks, String jitPrec
                 conf.get(JIT_COMPILER, null),
                 conf.get(JIT_COMPUTE_CAPABILITY, DEFAULT.jitComputeCapability),
                 conf.getInt(JIT_NUM_SMS, DEFAULT.jitNumSms));
+    }
+
+    /** The executors' GPUs as the driver plans and compiles kernels for them. */
+    public GpuTarget jitTarget() {
+        return GpuTarget.parse(jitComputeCapability, jitNumSms);
     }
 
     /** The fixed GPU of a {@code cuda:N} setting. */

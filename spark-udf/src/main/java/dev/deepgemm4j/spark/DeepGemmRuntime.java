@@ -1,6 +1,8 @@
 package dev.deepgemm4j.spark;
 
 import dev.deepgemm4j.DType;
+import dev.deepgemm4j.KernelCache;
+import dev.deepgemm4j.KernelPack;
 import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
 import java.util.List;
@@ -210,26 +212,26 @@ public final class DeepGemmRuntime {
     }
 
     /**
-     * Seeds this JVM's kernel cache with {@code bundle}'s kernels and loads them, once per bundle (later calls wait
+     * Installs {@code pack}'s kernels into this JVM's kernel cache and loads them, once per pack (later calls wait
      * for the first). Nothing happens where no CUDA compiler runs (the cache cannot be opened).
      *
-     * @return the number of cache entries this JVM published from the bundle
+     * @return the number of cache entries this JVM published from the pack
      */
-    int prepareKernels(KernelBundle bundle) {
+    int prepareKernels(KernelPack pack) {
         CompletableFuture<Integer> mine = new CompletableFuture<>();
-        CompletableFuture<Integer> existing = preparedKernels.putIfAbsent(bundle.id(), mine);
+        CompletableFuture<Integer> existing = preparedKernels.putIfAbsent(pack.id(), mine);
         if (existing == null) {
             try {
-                var cache = JitSetup.cache(conf, executorId());
-                int published = cache == null ? 0 : bundle.seed(cache);
+                KernelCache cache = JitSetup.cache(conf, executorId());
+                int published = cache == null ? 0 : cache.install(pack);
                 if (cache != null) {
                     jitInUse = true;
                 }
-                LOG.info("deepgemm4j: seeded {} of {} shipped kernel(s) into the kernel cache", published,
-                        bundle.entries().size());
+                LOG.info("deepgemm4j: installed {} of {} shipped kernel(s) into the kernel cache", published,
+                        pack.size());
                 mine.complete(published);
             } catch (RuntimeException | Error e) {
-                preparedKernels.remove(bundle.id(), mine);
+                preparedKernels.remove(pack.id(), mine);
                 mine.completeExceptionally(e);
             }
             existing = mine;

@@ -1,25 +1,23 @@
 package dev.deepgemm4j.spark;
 
-import dev.deepgemm4j.jit.Jit;
-import dev.deepgemm4j.jit.JitCache;
-import dev.deepgemm4j.jit.JitConfig;
-import dev.deepgemm4j.jit.JitStats;
+import dev.deepgemm4j.KernelCache;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This JVM's kernel JIT as the Spark settings want it ({@link DeepGemmConf#JIT_CACHE_DIR},
+ * This JVM's kernel cache as the Spark settings want it ({@link DeepGemmConf#JIT_CACHE_DIR},
  * {@link DeepGemmConf#JIT_COMPILER}), and the counting of its compiles and cache hits for Spark accumulators: each
- * compile or hit of the JVM is handed out exactly once by {@link #drain()}, whichever task asks.
+ * compile or hit of the JVM is handed out exactly once by {@link #drain}, whichever task asks.
  */
 final class JitSetup {
 
     private static final Logger LOG = LoggerFactory.getLogger(JitSetup.class);
     private static String applied;
     private static String failedFor;
-    private static JitCache counted;
+    private static KernelCache counted;
     private static long countedCompiles;
     private static long countedHits;
 
@@ -30,26 +28,22 @@ final class JitSetup {
      * The process's kernel cache configured per {@code conf} for executor {@code executorId}, or null (logged once)
      * when no CUDA compiler can run here.
      */
-    static synchronized JitCache cache(DeepGemmConf conf, String executorId) {
+    static synchronized KernelCache cache(DeepGemmConf conf, String executorId) {
         String dir = conf.jitCacheDir() == null ? null : conf.jitCacheDir().replace("{executor}", executorId);
         String wanted = dir + "|" + conf.jitCompiler();
         if (wanted.equals(failedFor)) {
             return null;
         }
         try {
+            // Configuring again would drop the kernels the cache holds in memory: only when the settings change.
             if ((dir != null || conf.jitCompiler() != null) && !wanted.equals(applied)) {
-                JitConfig config = JitConfig.fromEnvironment();
-                if (dir != null) {
-                    config = config.withCacheDir(Path.of(dir));
-                }
-                if (conf.jitCompiler() != null) {
-                    config = config.withCompiler(JitConfig.CompilerChoice.valueOf(conf.jitCompiler().toUpperCase(
-                            java.util.Locale.ROOT)));
-                }
-                Jit.configure(config);
+                KernelCache configured = KernelCache.configure(dir == null ? null : Path.of(dir),
+                        conf.jitCompiler() == null ? null
+                                : KernelCache.Compiler.valueOf(conf.jitCompiler().toUpperCase(Locale.ROOT)));
                 applied = wanted;
+                return configured;
             }
-            return Jit.cache();
+            return KernelCache.current();
         } catch (RuntimeException | LinkageError e) {
             failedFor = wanted;
             LOG.warn("deepgemm4j: no kernel JIT in this JVM ({}); kernels are neither precompiled nor seeded here",
@@ -60,9 +54,9 @@ final class JitSetup {
 
     /**
      * Compiles and cache hits of this JVM's kernel cache not yet handed out: {compiles, hits}. A cache replaced by
-     * {@link Jit#configure} starts counting from zero.
+     * {@link KernelCache#configure} starts counting from zero.
      */
-    static synchronized long[] drain(JitCache cache) {
+    static synchronized long[] drain(KernelCache cache) {
         if (cache == null) {
             return new long[2];
         }
@@ -71,11 +65,10 @@ final class JitSetup {
             countedCompiles = 0;
             countedHits = 0;
         }
-        JitStats s = cache.stats();
-        long hits = s.memoryHits() + s.diskHits();
-        long[] delta = {s.compiles() - countedCompiles, hits - countedHits};
+        KernelCache.Stats s = cache.stats();
+        long[] delta = {s.compiles() - countedCompiles, s.hits() - countedHits};
         countedCompiles = s.compiles();
-        countedHits = hits;
+        countedHits = s.hits();
         return delta;
     }
 }

@@ -15,9 +15,8 @@ import java.util.Objects;
 import java.util.stream.IntStream;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Location;
-import dev.deepgemm4j.jit.Jit;
-import dev.deepgemm4j.jit.JitCache;
-import dev.deepgemm4j.jit.KernelSource;
+import dev.deepgemm4j.KernelCache;
+import dev.deepgemm4j.KernelPack;
 import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -237,7 +236,7 @@ public final class MoeScorer implements Serializable {
         lastRun = new Accumulators(sc.longAccumulator("deepgemm4j.tokens"), sc.longAccumulator("deepgemm4j.batches"),
                 sc.longAccumulator("deepgemm4j.batchNanos"), sc.longAccumulator("deepgemm4j.jit.compiles"),
                 sc.longAccumulator("deepgemm4j.jit.cacheHits"));
-        Broadcast<KernelBundle> kernels = precompile(sc, lastRun);
+        Broadcast<KernelPack> kernels = precompile(sc, lastRun);
         ScorePartition fn = new ScorePartition(this, rows.schema().fieldIndex(inputCol),
                 routingCol == null ? -1 : rows.schema().fieldIndex(routingCol), lastRun, kernels);
         return rows.mapPartitions(fn, Encoders.row(outSchema));
@@ -247,7 +246,7 @@ public final class MoeScorer implements Serializable {
      * Compiles on the driver the kernels this job's shapes need (per {@link DeepGemmConf#JIT_PRECOMPILE}), counting
      * the compiles and hits in {@code acc}; returns them broadcast to the executors, or null when nothing is shipped.
      */
-    private Broadcast<KernelBundle> precompile(SparkContext sc, Accumulators acc) {
+    private Broadcast<KernelPack> precompile(SparkContext sc, Accumulators acc) {
         DeepGemmConf conf = DeepGemmConf.from(sc.getConf());
         boolean wanted = switch (conf.jitPrecompile()) {
             case "true" -> true;
@@ -255,7 +254,7 @@ public final class MoeScorer implements Serializable {
             default -> sc.getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0
                     || conf.device().startsWith("cuda") || DeepGemmRuntime.gpuUsable(Location.cuda(0));
         };
-        JitCache cache = wanted ? JitSetup.cache(conf, "driver") : null;
+        KernelCache cache = wanted ? JitSetup.cache(conf, "driver") : null;
         if (cache == null) {
             return null;
         }
@@ -264,19 +263,17 @@ public final class MoeScorer implements Serializable {
             throw new IllegalArgumentException("model " + model + " has no [E, 2F, D] tensor 'w13'");
         }
         int experts = (int) shape[0];
-        List<KernelSource> sources = KernelPlan.moeScorer(experts, (int) shape[2], (int) (shape[1] / 2), batchTokens,
+        KernelPack.Plan plan = KernelPlan.moeScorer(experts, (int) shape[2], (int) (shape[1] / 2), batchTokens,
                 routingCol == null ? topK : experts, layout, DeepGemm.getMkAlignmentForContiguousLayout(),
-                conf.jitNumSms());
-        String[] cc = conf.jitComputeCapability().strip().split("\\.");
-        String arch = Jit.targetArch(Integer.parseInt(cc[0]), Integer.parseInt(cc[1]));
+                conf.jitTarget());
         JitSetup.drain(cache); // earlier work of this JVM belongs to earlier jobs
-        KernelBundle bundle = KernelBundle.compile(cache, sources, arch);
+        KernelPack pack = plan.compile(cache);
         long[] counts = JitSetup.drain(cache);
         acc.compiles.add(counts[0]);
         acc.cacheHits.add(counts[1]);
         LOG.info("deepgemm4j: {} kernel(s) for {} ready on the driver ({} compiled, {} cache hits)",
-                bundle.entries().size(), arch, counts[0], counts[1]);
-        return conf.jitShip() ? JavaSparkContext.fromSparkContext(sc).broadcast(bundle) : null;
+                pack.size(), pack.arch(), counts[0], counts[1]);
+        return conf.jitShip() ? JavaSparkContext.fromSparkContext(sc).broadcast(pack) : null;
     }
 
     /** Totals of the last {@link #transform} so far. */
@@ -348,10 +345,10 @@ public final class MoeScorer implements Serializable {
         private final int inputIndex;
         private final int routingIndex;
         private final Accumulators acc;
-        private final Broadcast<KernelBundle> kernels;
+        private final Broadcast<KernelPack> kernels;
 
         ScorePartition(MoeScorer params, int inputIndex, int routingIndex, Accumulators acc,
-                Broadcast<KernelBundle> kernels) {
+                Broadcast<KernelPack> kernels) {
             this.params = params;
             this.inputIndex = inputIndex;
             this.routingIndex = routingIndex;
