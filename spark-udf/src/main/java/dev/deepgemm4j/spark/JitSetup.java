@@ -46,7 +46,7 @@ final class JitSetup {
             return KernelCache.current();
         } catch (RuntimeException | LinkageError e) {
             failedFor = wanted;
-            LOG.warn("deepgemm4j: no kernel JIT in this JVM ({}); kernels are neither precompiled nor seeded here",
+            LOG.warn("deepgemm4j: no kernel JIT in this JVM ({}); kernels are neither precompiled nor installed here",
                     e.getMessage());
             return null;
         }

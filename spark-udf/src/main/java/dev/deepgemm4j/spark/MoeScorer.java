@@ -57,9 +57,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * the model is loaded once per executor; otherwise the CPU backend, same results). A token's output does not depend
  * on its batch.
  *
- * <p><b>Kernels.</b> On a GPU the batches run JIT-compiled kernels. {@link #transform} lists the kernel
- * configurations this job's shapes can need and, per {@link DeepGemmConf#JIT_PRECOMPILE}, compiles them on the driver
- * and broadcasts them; each executor seeds its kernel cache with them once. {@link #totals()} counts the compiles and
+ * <p><b>Kernels.</b> On a GPU the batches run JIT-compiled kernels. {@link #transform} plans the kernels this job's
+ * shapes can need and, per {@link DeepGemmConf#JIT_PRECOMPILE}, compiles them on the driver into a
+ * {@link dev.deepgemm4j.KernelPack} and broadcasts it; each executor installs it into its kernel cache once. {@link #totals()} counts the compiles and
  * cache hits of the driver and the executors.
  *
  * <p><b>Routing.</b> From the routing column (each token's expert ids and combine weights; any number of experts per
