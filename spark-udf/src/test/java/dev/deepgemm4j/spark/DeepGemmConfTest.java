@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepgemm4j.GpuTarget;
 import dev.deepgemm4j.Location;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
@@ -14,6 +15,7 @@ class DeepGemmConfTest {
     @Test
     void absentKeysGiveTheDocumentedDefaults() {
         assertEquals(DeepGemmConf.DEFAULT, DeepGemmConf.from(new SparkConf(false)));
+        assertEquals(GpuTarget.H100_SXM, DeepGemmConf.DEFAULT.jitTarget());
     }
 
     @Test
@@ -25,6 +27,7 @@ class DeepGemmConfTest {
                 .set(DeepGemmConf.JIT_NUM_SMS, "148"));
         assertEquals(new DeepGemmConf("cuda:1", 3, "true", false, "/c/{executor}", "nvcc", "10.0", 148), conf);
         assertEquals(Location.cuda(1), DeepGemmConf.fixedGpu(conf.device()));
+        assertEquals(new GpuTarget(10, 0, 148), conf.jitTarget());
     }
 
     @Test
