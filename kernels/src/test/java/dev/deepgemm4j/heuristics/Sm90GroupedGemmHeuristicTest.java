@@ -22,7 +22,8 @@ class Sm90GroupedGemmHeuristicTest {
     /** M_total of the goal shapes (4 and 8 experts, ~32K rows, 128-aligned). */
     private static final long[] CONTIGUOUS_ROWS = {31104, 32896, 35456, 36096, 30976, 31232, 33280, 38272};
     /** Masked goals: {groups, M_max, expected_m}. */
-    private static final long[][] MASKED = {{32, 4096, 192}, {6, 4096, 1024}, {32, 256, 20}};
+    private static final long[][] MASKED = {{32, 4096, 192}, {6, 4096, 1024}, {32, 4096, 20}, {6, 4096, 20},
+        {32, 256, 20}};
 
     @Test
     void goalShapesPickCatalogConfigurationsWithLegalGrids() {
