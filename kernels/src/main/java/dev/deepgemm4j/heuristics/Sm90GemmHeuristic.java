@@ -186,7 +186,8 @@ public final class Sm90GemmHeuristic {
 
     /**
      * The M-grouped configurations CI compiles for an H100 SXM: what {@link #contiguous} and {@link #masked} pick for
-     * the benchmark's shapes (the rule's tiles for each layout). Other shapes compile on first use.
+     * the benchmark's shapes (the rule's tiles for each layout), plus a fixed sample of the cost model's one-warpgroup
+     * picks (64 × 128, the contiguous layouts' tile under alignment 64). Other shapes compile on first use.
      */
     public static List<Sm90GemmConfig> groupedConfigs() {
         List<Sm90GemmConfig> all = new ArrayList<>();
@@ -196,6 +197,8 @@ public final class Sm90GemmHeuristic {
             all.add(Sm90GemmConfig.of(128, 256, CATALOG_NUM_SMS, type));
         }
         all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.MASKED));
+        all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.CONTIGUOUS_INDEX));
+        all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.CONTIGUOUS_PSUM));
         return all;
     }
 
