@@ -83,9 +83,10 @@ public final class Sm90GemmHeuristic {
      * each starting at a multiple of {@code alignment}, against B [groups, n, k]. Only tiles whose rows divide the
      * alignment are legal (a tile must never hold two experts). Returns null when none is (alignment below 64).
      *
-     * <p>Rule: when 128-row tiles are legal and the problem fills every SM with 128 × 192 tiles, the tile measured best
-     * on the H100's goal shapes (docs/perf/2026-12-06-h100-grouped.txt): 128 × 256 for {@code k ≤ 2048} (short main
-     * loops amortise the epilogue over more columns), else 128 × 192. Smaller problems take the legal tile the cost
+     * <p>Rule: when 128-row tiles are legal and the problem fills every SM with 128 × 192 tiles, the tile the grouped
+     * harness ({@code kernels/src/test/cuda/sm90_grouped_bench.cu}, which times both wide tiles per goal shape)
+     * measured best on the H100: 128 × 256 for {@code k ≤ 2048} (short main loops amortise the epilogue over more
+     * columns), else 128 × 192. The dense cost model is not used there: it was fitted to dense timings only. Smaller problems take the legal tile the cost
      * model ranks first, as a dense GEMM of {@code mTotal} rows (tiles of padding only are few and cheap).
      */
     public static Launch<Sm90GemmConfig> contiguous(long mTotal, long n, long k, long groups, int alignment,
