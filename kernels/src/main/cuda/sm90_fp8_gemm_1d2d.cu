@@ -9,6 +9,16 @@
 //   D   [M, N]  BF16, row-major
 //   Requirements: K % 16 == 0 and N % 8 == 0 (16-byte TMA row pitch); M, N, K otherwise arbitrary (TMA
 //   zero-fills out-of-range loads and clips out-of-range stores).
+// M-grouped variants (DG_GEMM_TYPE > 0; experts share N and K, B is [G, N, K] and sfb [G][ceil(N/128)][ceil(K/128)],
+// the B map spans all G * N rows and a tile reads rows group * N + n0; rows of D that no expert owns stay untouched):
+//   1 contiguous, index layout: A/D [M, *] rows of all experts end to end; layout[M] holds each row's expert, -1 for
+//     padding. A tile's expert is that of its first row (experts start at multiples of BLOCK_M, so a valid layout
+//     never mixes experts in a tile); a tile whose first row has no expert loads and computes nothing.
+//   2 contiguous, psum layout: layout[G] holds each expert's end row; expert g owns rows
+//     [align(end[g-1], alignment), end[g]), alignment a multiple of BLOCK_M.
+//   3 masked: A [G, M_max, K] and D [G, M_max, N] as [G * M_max] rows (m = M_max), sfa [G][ceil(K/128)][align(M_max,
+//     4)] (its map spans G * ceil(K/128) columns of M_max rows), layout[G] = masked_m on the device: only the tiles
+//     below masked_m[g] exist, so a launch is graph-capturable and an empty group costs one read.
 // Parameters, in order (the host encodes the maps with cuTensorMapEncodeTiled, L2 promotion 256 B):
 //   - tm_a    map of A: UINT8, dims {K, M}, row pitch in bytes, box {128, BLOCK_M}, 128B swizzle
 //   - tm_b    map of B: UINT8, dims {K, N}, row pitch in bytes, box {128, BLOCK_N}, 128B swizzle
@@ -31,6 +41,8 @@
 //   DG_WATCHDOG_NS  an mbarrier wait longer than this records a code in `status` and traps; 0 disables
 //                                                                                default 2 s
 //   DG_SMEM_LIMIT   dynamic shared memory per block                              default 232448
+//   DG_GEMM_TYPE    0 dense; M-grouped: 1 contiguous with per-row expert ids (index layout), 2 contiguous
+//                   with per-expert end rows (psum layout), 3 masked                default 0
 //   DG_NAMESPACE / DG_KERNEL_NAME  let one translation unit hold several configurations (test harness)
 // Launch: gridDim.x <= number of tiles (persistent: each CTA strides over tiles), blockDim.x = kNumThreads,
 // dynamic shared memory = kSmemBytes (both constants of DG_NAMESPACE).
@@ -66,6 +78,9 @@
 #endif
 #ifndef DG_SMEM_LIMIT
 #define DG_SMEM_LIMIT 232448
+#endif
+#ifndef DG_GEMM_TYPE
+#define DG_GEMM_TYPE 0
 #endif
 #ifndef DG_NAMESPACE
 #define DG_NAMESPACE dg_sm90_fp8_gemm_1d2d
@@ -152,6 +167,15 @@ DG_SM90_DEFINE_WGMMA_E4M3(wgmma_e4m3, DG_WAVE_N)
 
 // ---------------------------------------------------------------------------------------------------------
 
+// The M-grouped parameters (unused by the dense GEMM): the layout tensor, the expert count, the psum alignment,
+// and D as a plain pointer for the row-by-row stores of tiles only partly owned by their expert.
+struct GroupArgs {
+    const int* layout;
+    u32 num_groups, alignment;
+    unsigned short* d;
+    u32 d_pitch;  // elements
+};
+
 struct SmemLayout {
     u32 d, a, b, sfa, sfb, full, empty;
     __device__ explicit SmemLayout(u32 base)
@@ -166,20 +190,90 @@ struct SmemLayout {
     __device__ u32 empty_bar(u32 s) const { return empty + s * 8; }
 };
 
-// Producer and math warpgroups walk the same tile sequence independently, so their stage/phase counters
-// stay in lockstep across tiles without any other coordination.
+// One tile of work: where its rows live in the 2-D maps of A, sfa and D, which expert's B it reads, and how many
+// of its rows are valid (a prefix; the index layout re-checks each row at the store).
+struct Tile {
+    u32 m_block, n_block;
+    u32 row0;         // first row in the A / D maps
+    u32 sfa_col0;     // sfa map column of K block 0 (masked: group * ceil(K/128))
+    u32 group;        // expert (0 for the dense GEMM)
+    u32 valid_rows;   // rows [row0, row0 + valid_rows) may be stored
+    bool computed;    // false: nothing to load, compute or store
+};
+
+// Producer and math warpgroups walk the same tile sequence independently (same inputs, same reads of the layout),
+// so their stage/phase counters stay in lockstep across tiles without any other coordination.
 struct TileScheduler {
-    u32 num_m_blocks, num_n_blocks, num_tiles;
-    __device__ TileScheduler(u32 m, u32 n)
-        : num_m_blocks((m + kBlockM - 1) / kBlockM), num_n_blocks((n + kBlockN - 1) / kBlockN), num_tiles(num_m_blocks * num_n_blocks) {}
-    __device__ void coords(u32 tile, u32& m_block, u32& n_block) const {
+    u32 m, n, num_k_blocks, num_m_blocks, num_n_blocks, num_tiles;
+    const int* layout;
+    u32 num_groups, alignment;
+    u32 group = 0, tiles_before = 0;  // masked: the group of the last tile and the tiles of the groups before it
+
+    __device__ TileScheduler(u32 m_, u32 n_, u32 k, const int* layout_, u32 num_groups_, u32 alignment_)
+        : m(m_), n(n_), num_k_blocks((k + kBlockK - 1) / kBlockK), num_m_blocks((m_ + kBlockM - 1) / kBlockM),
+          num_n_blocks((n_ + kBlockN - 1) / kBlockN), num_tiles(num_m_blocks * num_n_blocks), layout(layout_),
+          num_groups(num_groups_), alignment(alignment_) {}
+
+    // Raster bands of kGroupM M blocks walked N-major: one wave touches few A and B panels.
+    __device__ void coords(u32 tile, u32 m_blocks, u32& m_block, u32& n_block) const {
         const u32 per_band = kGroupM * num_n_blocks;
         const u32 band = tile / per_band;
         const u32 first_m = band * kGroupM;
-        const u32 band_m = min_u32(num_m_blocks - first_m, kGroupM);
+        const u32 band_m = min_u32(m_blocks - first_m, kGroupM);
         const u32 rest = tile - band * per_band;
         m_block = first_m + rest % band_m;
         n_block = rest / band_m;
+    }
+
+    __device__ u32 masked_rows(u32 g) const {
+        const int v = __ldg(layout + g);
+        return v <= 0 ? 0u : min_u32(static_cast<u32>(v), m);
+    }
+
+    // Fills `t` for tile index `tile` (increasing from call to call); false once the tiles are exhausted.
+    __device__ bool get(u32 tile, Tile& t) {
+        t.group = 0;
+        t.sfa_col0 = 0;
+        t.computed = true;
+#if DG_GEMM_TYPE == 3
+        u32 rows = 0, tiles = 0;
+        for (; group < num_groups; ++group) {
+            rows = masked_rows(group);
+            tiles = (rows + kBlockM - 1) / kBlockM * num_n_blocks;
+            if (tile < tiles_before + tiles) break;
+            tiles_before += tiles;
+        }
+        if (group >= num_groups) return false;
+        coords(tile - tiles_before, (rows + kBlockM - 1) / kBlockM, t.m_block, t.n_block);
+        t.group = group;
+        t.row0 = group * m + t.m_block * kBlockM;
+        t.sfa_col0 = group * num_k_blocks;
+        t.valid_rows = min_u32(rows - t.m_block * kBlockM, kBlockM);
+        return true;
+#else
+        if (tile >= num_tiles) return false;
+        coords(tile, num_m_blocks, t.m_block, t.n_block);
+        t.row0 = t.m_block * kBlockM;
+        t.valid_rows = min_u32(m - t.row0, kBlockM);
+#if DG_GEMM_TYPE == 1
+        const int e = __ldg(layout + t.row0);
+        t.computed = e >= 0 && static_cast<u32>(e) < num_groups;
+        t.group = t.computed ? static_cast<u32>(e) : 0;
+#elif DG_GEMM_TYPE == 2
+        // The first expert ending after row0 (ends never decrease in a valid layout).
+        u32 lo = 0, hi = num_groups;
+        while (lo < hi) {
+            const u32 mid = (lo + hi) / 2;
+            if (__ldg(layout + mid) > static_cast<int>(t.row0)) hi = mid; else lo = mid + 1;
+        }
+        const int prev_end = lo == 0 ? 0 : max(__ldg(layout + lo - 1), 0);
+        const u32 start = (static_cast<u32>(prev_end) + alignment - 1) / alignment * alignment;
+        t.computed = lo < num_groups && start <= t.row0;
+        t.group = t.computed ? lo : 0;
+        if (t.computed) t.valid_rows = min_u32(t.valid_rows, static_cast<u32>(__ldg(layout + lo)) - t.row0);
+#endif
+        return true;
+#endif
     }
 };
 
@@ -196,16 +290,18 @@ struct PipelineState {
 // One warp: lane 0 issues TMA; all lanes fetch the tile's sfb values, 32 K blocks at a time, so that their
 // global latency overlaps the wait for a free stage.
 __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDesc* tm_a, const TmaDesc* tm_b, const TmaDesc* tm_sfa,
-                                              const float* __restrict__ sfb, u32 m, u32 n, u32 k, u32 lane, u32* status) {
-    const TileScheduler sched(m, n);
-    const u32 num_k_blocks = (k + kBlockK - 1) / kBlockK;
-    const u32 last_sfb_row = (n + 127) / 128 - 1;
+                                              const float* __restrict__ sfb, u32 m, u32 n, u32 k, const GroupArgs& ga, u32 lane,
+                                              u32* status) {
+    TileScheduler sched(m, n, k, ga.layout, ga.num_groups, ga.alignment);
+    const u32 num_k_blocks = sched.num_k_blocks;
+    const u32 num_sfb_rows = (n + 127) / 128;
     PipelineState ps;
-    for (u32 tile = blockIdx.x; tile < sched.num_tiles; tile += gridDim.x) {
-        u32 m_block, n_block;
-        sched.coords(tile, m_block, n_block);
-        const i32 m0 = static_cast<i32>(m_block * kBlockM), n0 = static_cast<i32>(n_block * kBlockN);
-        const u32 sfb_row0 = n_block * kBlockN / 128;
+    Tile t;
+    for (u32 tile = blockIdx.x; sched.get(tile, t); tile += gridDim.x) {
+        if (!t.computed) continue;
+        const i32 m0 = static_cast<i32>(t.row0), n0 = static_cast<i32>(t.group * n + t.n_block * kBlockN);
+        const float* group_sfb = sfb + static_cast<u64>(t.group) * num_sfb_rows * num_k_blocks;
+        const u32 sfb_row0 = t.n_block * kBlockN / 128;
         float sfb_chunk[kMaxSfbBlocks];
 #pragma unroll 1
         for (u32 kb = 0; kb < num_k_blocks; ++kb) {
@@ -213,7 +309,7 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
                 const u32 kk = kb + lane;
 #pragma unroll
                 for (u32 j = 0; j < kMaxSfbBlocks; ++j)
-                    sfb_chunk[j] = kk < num_k_blocks ? __ldg(sfb + min_u32(sfb_row0 + j, last_sfb_row) * num_k_blocks + kk) : 0.0f;
+                    sfb_chunk[j] = kk < num_k_blocks ? __ldg(group_sfb + min_u32(sfb_row0 + j, num_sfb_rows - 1) * num_k_blocks + kk) : 0.0f;
             }
             float sfb_vals[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
@@ -227,7 +323,8 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
                 const i32 k0 = static_cast<i32>(kb * kBlockK);
                 tma_load_2d(sm.a + ps.stage * kSmemABytes, tm_a, k0, m0, bar);
                 tma_load_2d(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar);
-                tma_load_2d(sm.sfa + ps.stage * kSmemSfaBytes, tm_sfa, m0, static_cast<i32>(kb), bar);
+                tma_load_2d(sm.sfa + ps.stage * kSmemSfaBytes, tm_sfa, static_cast<i32>(t.m_block * kBlockM),
+                            static_cast<i32>(t.sfa_col0 + kb), bar);
             }
             __syncwarp();
             ps.advance();
@@ -299,11 +396,40 @@ __device__ __forceinline__ void math_mainloop_for_offset(u32 n_offset, float (&f
     }
 }
 
+// Whether row `row` of the D map (inside the tile) may be written: the index layout names its expert per row.
+__device__ __forceinline__ bool row_owned(const Tile& t, const GroupArgs& ga, u32 row) {
+#if DG_GEMM_TYPE == 1
+    return __ldg(ga.layout + row) == static_cast<int>(t.group);
+#else
+    return true;
+#endif
+}
+
+// Rows [r0, r0 + 64) of a tile from the swizzled staging tile to global memory, 16 bytes at a time, skipping rows
+// the tile does not own (the TMA store writes whole boxes, which would touch them).
+__device__ __forceinline__ void store_rows_direct(const Tile& t, const GroupArgs& ga, const SmemLayout& sm, u32 local_r0, u32 n,
+                                                  u32 thread) {
+    constexpr u32 kUnitsPerChunkRow = kDSwizzle / 16;
+    constexpr u32 kUnitsPerRow = kBlockN / 8;
+    const u32 n0 = t.n_block * kBlockN;
+    for (u32 i = thread; i < 64 * kUnitsPerRow; i += 128) {
+        const u32 r = local_r0 + i / kUnitsPerRow, u = i % kUnitsPerRow;
+        const u32 col = n0 + u * 8;
+        if (r >= t.valid_rows || col >= n || !row_owned(t, ga, t.row0 + r)) continue;
+        const u32 chunk = u / kUnitsPerChunkRow, unit = u % kUnitsPerChunkRow;
+        const u32 swizzle_xor = ((r * kDSwizzle) >> 7) & (kDSwizzle / 16 - 1);
+        float v[4];
+        ld_shared_v4(sm.d + chunk * (kBlockM * kDSwizzle) + r * kDSwizzle + ((unit ^ swizzle_xor) << 4), v);
+        *reinterpret_cast<float4*>(ga.d + static_cast<u64>(t.row0 + r) * ga.d_pitch + col) = make_float4(v[0], v[1], v[2], v[3]);
+    }
+}
+
 // BF16 epilogue of one math warpgroup (its 64 rows): stmatrix into the swizzled staging tile, then one TMA
 // store per column chunk. The store is not waited for here: the wait happens before the next tile
-// overwrites the staging tile (or at exit), so the store overlaps the next main loop.
-__device__ __forceinline__ void math_epilogue(const float (&fin)[kFinRegs], const SmemLayout& sm, const TmaDesc* tm_d, u32 m_block,
-                                              u32 n_block, u32 m, u32 n, u32 wg, u32 warp, u32 lane) {
+// overwrites the staging tile (or at exit), so the store overlaps the next main loop. Rows the tile does not
+// own (grouped GEMMs) are never written: a warpgroup whose rows are not all owned stores row by row instead.
+__device__ __forceinline__ void math_epilogue(const float (&fin)[kFinRegs], const SmemLayout& sm, const TmaDesc* tm_d, const Tile& t,
+                                              const GroupArgs& ga, u32 n, u32 map_rows, u32 wg, u32 warp, u32 lane) {
     const bool leader = warp == 0 && lane == 0;
     if (leader) tma_store_wait_read();
     warpgroup_sync(wg);
@@ -323,37 +449,58 @@ __device__ __forceinline__ void math_epilogue(const float (&fin)[kFinRegs], cons
                     pack_bf16x2(fin[4 * g + 4], fin[4 * g + 5]), pack_bf16x2(fin[4 * g + 6], fin[4 * g + 7]));
     }
     fence_proxy_async_smem();  // make the generic-proxy stmatrix writes visible to the TMA (async proxy)
+
+    // The warpgroup's rows go by TMA when it may write all of them: every row below valid_rows, or the valid rows
+    // reach the end of the map (which clips the box); with the index layout every row must also name the expert
+    // (each warp reads the 64 ids itself, so no barrier has to carry the verdict).
+    const u32 local_r0 = wg * 64;
+    bool whole = local_r0 + 64 <= t.valid_rows || t.row0 + t.valid_rows >= map_rows;
+#if DG_GEMM_TYPE == 1
+    bool mine = true;
+#pragma unroll
+    for (u32 h = 0; h < 2; ++h) {
+        const u32 r = local_r0 + h * 32 + lane;
+        if (r < t.valid_rows) mine = mine && row_owned(t, ga, t.row0 + r);
+    }
+    whole = __all_sync(0xffffffffu, mine) && whole;
+#endif
     warpgroup_sync(wg);
 
-    if (leader) {
-        const u32 r0 = m_block * kBlockM + wg * 64;
-        if (r0 < m) {
+    if (local_r0 < t.valid_rows) {
+        if (whole) {
+            if (leader) {
 #pragma unroll
-            for (u32 c = 0; c < kDNumChunks; ++c) {
-                const u32 c0 = n_block * kBlockN + c * kDChunkCols;
-                if (c0 < n) tma_store_2d(tm_d, sm.d + c * (kBlockM * kDSwizzle) + wg * 64 * kDSwizzle, static_cast<i32>(c0), static_cast<i32>(r0));
+                for (u32 c = 0; c < kDNumChunks; ++c) {
+                    const u32 c0 = t.n_block * kBlockN + c * kDChunkCols;
+                    if (c0 < n)
+                        tma_store_2d(tm_d, sm.d + c * (kBlockM * kDSwizzle) + local_r0 * kDSwizzle, static_cast<i32>(c0),
+                                     static_cast<i32>(t.row0 + local_r0));
+                }
             }
+        } else {
+            store_rows_direct(t, ga, sm, local_r0, n, warp * 32 + lane);
         }
-        tma_store_commit();
     }
+    if (leader) tma_store_commit();
 }
 
-__device__ __forceinline__ void math_loop(const SmemLayout& sm, const TmaDesc* tm_d, u32 m, u32 n, u32 k, u32 wg, u32 warp, u32 lane,
-                                          u32* status) {
-    const TileScheduler sched(m, n);
-    const u32 num_k_blocks = (k + kBlockK - 1) / kBlockK;
+__device__ __forceinline__ void math_loop(const SmemLayout& sm, const TmaDesc* tm_d, u32 m, u32 n, u32 k, const GroupArgs& ga, u32 wg,
+                                          u32 warp, u32 lane, u32* status) {
+    TileScheduler sched(m, n, k, ga.layout, ga.num_groups, ga.alignment);
+    const u32 num_k_blocks = sched.num_k_blocks;
+    const u32 map_rows = DG_GEMM_TYPE == 3 ? ga.num_groups * m : m;
     PipelineState ps;
     float fin[kFinRegs];
-    for (u32 tile = blockIdx.x; tile < sched.num_tiles; tile += gridDim.x) {
-        u32 m_block, n_block;
-        sched.coords(tile, m_block, n_block);
+    Tile t;
+    for (u32 tile = blockIdx.x; sched.get(tile, t); tile += gridDim.x) {
+        if (!t.computed) continue;
 #pragma unroll
         for (u32 i = 0; i < kFinRegs; ++i) fin[i] = 0.0f;
         if constexpr (128 % kBlockN == 0)  // the tile never leaves one scale block
             math_mainloop<0>(fin, ps, num_k_blocks, sm, wg, warp, lane, status);
         else
-            math_mainloop_for_offset<0>((n_block * kBlockN) % 128, fin, ps, num_k_blocks, sm, wg, warp, lane, status);
-        math_epilogue(fin, sm, tm_d, m_block, n_block, m, n, wg, warp, lane);
+            math_mainloop_for_offset<0>((t.n_block * kBlockN) % 128, fin, ps, num_k_blocks, sm, wg, warp, lane, status);
+        math_epilogue(fin, sm, tm_d, t, ga, n, map_rows, wg, warp, lane);
     }
     if (warp == 0 && lane == 0) tma_store_wait_all();  // the staging tile must outlive the last store
 }
@@ -370,11 +517,21 @@ __device__ __forceinline__ void math_loop(const SmemLayout& sm, const TmaDesc* t
 //   sfb     [ceil(N/128)][ceil(K/128)] FP32, device pointer
 //   m, n, k problem size (K % 16 == 0, N % 8 == 0)
 //   status  optional device-visible u32[4] (may be null): on a watchdog trap receives {code, block, thread, detail}
+// M-grouped parameters (DG_GEMM_TYPE > 0; the dense GEMM ignores them: pass null, 1, 1, null, 0):
+//   - layout      int32 device pointer: index layout [M], psum ends [G] or masked_m [G]
+//   - num_groups  G (B map: dims {K, G * N}; sfb: G consecutive [ceil(N/128)][ceil(K/128)] blocks)
+//   - alignment   psum layout: expert start alignment, a multiple of BLOCK_M (otherwise ignored, pass 1)
+//   - d           D's base pointer, for row-by-row stores
+//   - d_pitch     D's row pitch in elements (16-byte aligned)
+// Masked: m = M_max; A, D maps span G * M_max rows; sfa map dims {M_max, G * ceil(K/128)}.
 extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kLaunchBoundThreads, 1)
     DG_KERNEL_NAME(const __grid_constant__ DG_NAMESPACE::TmaDesc tm_a, const __grid_constant__ DG_NAMESPACE::TmaDesc tm_b,
                    const __grid_constant__ DG_NAMESPACE::TmaDesc tm_sfa, const __grid_constant__ DG_NAMESPACE::TmaDesc tm_d,
-                   const float* __restrict__ sfb, unsigned int m, unsigned int n, unsigned int k, unsigned int* status) {
+                   const float* __restrict__ sfb, unsigned int m, unsigned int n, unsigned int k, unsigned int* status,
+                   const int* __restrict__ layout, unsigned int num_groups, unsigned int alignment, unsigned short* d,
+                   unsigned int d_pitch) {
     using namespace DG_NAMESPACE;
+    const GroupArgs ga{layout, num_groups, alignment, d, d_pitch};
     extern __shared__ __align__(1024) unsigned char dg_smem[];
     const SmemLayout sm(smem_addr(dg_smem));
     const u32 warp_idx = __shfl_sync(0xffffffffu, threadIdx.x / 32, 0);  // warp-uniform for the compiler
@@ -400,11 +557,11 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kLaunchBoundThreads, 
                 tma_prefetch(&tm_sfa);
                 tma_prefetch(&tm_d);
             }
-            producer_loop(sm, &tm_a, &tm_b, &tm_sfa, sfb, m, n, k, lane, status);
+            producer_loop(sm, &tm_a, &tm_b, &tm_sfa, sfb, m, n, k, ga, lane, status);
         }
     } else {
         regs_increase<kMathRegs>();
-        math_loop(sm, &tm_d, m, n, k, warp_idx / 4, warp_idx % 4, lane, status);
+        math_loop(sm, &tm_d, m, n, k, ga, warp_idx / 4, warp_idx % 4, lane, status);
     }
 }
 

@@ -678,7 +678,11 @@ static Launch make_launch(const KernelConfig& c, ShapeRun& r, int num_sms) {
 }
 
 static void launch(Launch& l, cudaStream_t s) {
-    void* args[] = {&l.ta, &l.tb, &l.tsfa, &l.td, &l.sfb, &l.m, &l.n, &l.k, &l.status};
+    // The M-grouped parameters, unused by the dense GEMM: layout, num_groups, alignment, d, d_pitch.
+    const int* layout = nullptr;
+    unsigned one = 1, zero = 0;
+    unsigned short* d = nullptr;
+    void* args[] = {&l.ta, &l.tb, &l.tsfa, &l.td, &l.sfb, &l.m, &l.n, &l.k, &l.status, &layout, &one, &one, &d, &zero};
     CK(cudaLaunchKernel(l.cfg->fn, dim3(l.grid), dim3(l.cfg->threads), args, l.cfg->smem_bytes, s));
 }
 

@@ -14,16 +14,24 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The grouped GEMM kernels: M-grouped contiguous ({@code grouped_gemm_contiguous.cu}), M-grouped masked
- * ({@code grouped_gemm_masked.cu}) and K-grouped ({@code k_grouped_gemm.cu}). The M-grouped kernels read their
+ * The grouped GEMM kernels: M-grouped contiguous and masked on the Hopper kernel ({@link Sm90GroupedGemmLauncher})
+ * where its preconditions hold, else the SIMT kernels ({@code grouped_gemm_contiguous.cu},
+ * {@code grouped_gemm_masked.cu}); K-grouped ({@code k_grouped_gemm.cu}). The M-grouped kernels read their
  * layout tensors (expert ids, end rows, masked_m) on the device only, so one launch serves any contents and the
  * masked GEMM can be captured in a CUDA graph.
  */
 final class GroupedGemmLauncher {
 
     private static final int BLOCK_K = 128;
+
+    /** M-grouped launches of each kernel family since the process started (tests read them to see which path ran). */
+    static final LongAdder SM90_CONTIGUOUS_LAUNCHES = new LongAdder();
+    static final LongAdder SM90_MASKED_LAUNCHES = new LongAdder();
+    static final LongAdder SIMT_CONTIGUOUS_LAUNCHES = new LongAdder();
+    static final LongAdder SIMT_MASKED_LAUNCHES = new LongAdder();
 
     private GroupedGemmLauncher() {
     }
@@ -34,6 +42,11 @@ final class GroupedGemmLauncher {
      */
     static void contiguous(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Tensor groupedLayout,
             boolean psumLayout, int alignment) {
+        if (Sm90GroupedGemmLauncher.contiguousEligible(device, a, b, d, alignment)) {
+            Sm90GroupedGemmLauncher.contiguous(device, a, b, d, groupedLayout, psumLayout, alignment);
+            SM90_CONTIGUOUS_LAUNCHES.increment();
+            return;
+        }
         long m = a.data().size(0);
         long k = a.data().size(1);
         long groups = b.data().size(0);
@@ -50,6 +63,7 @@ final class GroupedGemmLauncher {
                 .addInt(KernelArgs.toInt(m, "M_total")).addInt(KernelArgs.toInt(n, "N"))
                 .addInt(KernelArgs.toInt(k, "K"));
         device.launch(launch, args);
+        SIMT_CONTIGUOUS_LAUNCHES.increment();
     }
 
     /**
@@ -57,6 +71,11 @@ final class GroupedGemmLauncher {
      * sfb_sn, sfb_sk, d, d_sg, d_sm, d_sn, masked_m, int max_m, int n, int k)}.
      */
     static void masked(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Tensor maskedM, int expectedM) {
+        if (Sm90GroupedGemmLauncher.maskedEligible(device, a, b, d)) {
+            Sm90GroupedGemmLauncher.masked(device, a, b, d, maskedM, expectedM);
+            SM90_MASKED_LAUNCHES.increment();
+            return;
+        }
         long groups = a.data().size(0);
         long maxM = a.data().size(1);
         long k = a.data().size(2);
@@ -72,6 +91,7 @@ final class GroupedGemmLauncher {
         args.addPointer(maskedM).addInt(KernelArgs.toInt(maxM, "M_max")).addInt(KernelArgs.toInt(n, "N"))
                 .addInt(KernelArgs.toInt(k, "K"));
         device.launch(launch, args);
+        SIMT_MASKED_LAUNCHES.increment();
     }
 
     /**

@@ -23,8 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class Sm90DenseGemmLauncher {
 
     /** TMA's alignment of base addresses and row pitches. */
-    private static final int TMA_ALIGN = 16;
-    private static final int SCALE_BLOCK = 128;
+    static final int TMA_ALIGN = 16;
+    static final int SCALE_BLOCK = 128;
 
     private Sm90DenseGemmLauncher() {
     }
@@ -75,6 +75,8 @@ final class Sm90DenseGemmLauncher {
             LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
                     .addTensorMap(mapD).addPointer(sfbUsed.dataAddress()).addInt((int) m).addInt((int) n)
                     .addInt((int) k).addPointer(0L);
+            // The M-grouped parameters, unused by the dense GEMM: layout, num_groups, alignment, d, d_pitch.
+            args.addPointer(0L).addInt(1).addInt(1).addPointer(0L).addInt(0);
             device.launch(launch, args);
         } finally {
             free(sfaStaged);
@@ -95,7 +97,7 @@ final class Sm90DenseGemmLauncher {
      * The encoded map, memoised: encoding costs several microseconds and four maps a call would dominate the host
      * time of small GEMMs. A map holds only its arguments, so a hit is exact.
      */
-    private static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
+    static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
             int boxInner, int boxOuter, TensorMap.Swizzle swizzle) {
         MapKey key = new MapKey(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
         TensorMap map = MAPS.get(key);
@@ -110,14 +112,14 @@ final class Sm90DenseGemmLauncher {
     }
 
     /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
-    private static boolean rowsAligned(Tensor t, long cols) {
+    static boolean rowsAligned(Tensor t, long cols) {
         int size = t.dtype().byteSize();
         return (t.size(1) <= 1 || t.stride(1) == 1) && t.dataAddress() % TMA_ALIGN == 0
                 && rowPitch(t, cols) >= cols && rowPitch(t, cols) * size % TMA_ALIGN == 0;
     }
 
     /** The row pitch in elements; a single row may have any stride, so it gets the smallest legal one. */
-    private static long rowPitch(Tensor t, long cols) {
+    static long rowPitch(Tensor t, long cols) {
         return t.size(0) > 1 ? t.stride(0) : align(cols, TMA_ALIGN / t.dtype().byteSize());
     }
 
@@ -134,8 +136,11 @@ final class Sm90DenseGemmLauncher {
     }
 
     /** A stream-ordered copy of {@code t} with {@code strides} (16-byte aligned: fresh allocations are). */
-    private static Tensor staged(GpuDevice device, Tensor t, long[] strides) {
-        long span = 1 + (t.size(0) - 1) * strides[0] + (t.size(1) - 1) * strides[1];
+    static Tensor staged(GpuDevice device, Tensor t, long[] strides) {
+        long span = 1;
+        for (int i = 0; i < strides.length; i++) {
+            span += (t.size(i) - 1) * strides[i];
+        }
         DeviceMemory memory = DeviceMemory.allocateAsync(device.stream(), span * t.dtype().byteSize());
         Tensor copy = Tensor.wrap(memory, t.dtype(), t.shape(), strides, 0, true);
         try {
@@ -147,21 +152,21 @@ final class Sm90DenseGemmLauncher {
         return copy;
     }
 
-    private static void free(Tensor staged) {
+    static void free(Tensor staged) {
         if (staged != null) {
             staged.close();
         }
     }
 
-    private static TensorMap.Swizzle swizzle(int bytes) {
+    static TensorMap.Swizzle swizzle(int bytes) {
         return bytes == 128 ? TensorMap.Swizzle.B128 : bytes == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
     }
 
-    private static long align(long x, long a) {
+    static long align(long x, long a) {
         return ceilDiv(x, a) * a;
     }
 
-    private static long ceilDiv(long x, long y) {
+    static long ceilDiv(long x, long y) {
         return (x + y - 1) / y;
     }
 }

@@ -14,6 +14,7 @@ public final class KernelCatalog {
         List<KernelConfig> all = new ArrayList<>();
         all.addAll(DenseGemmHeuristic.allConfigs());
         all.addAll(Sm90GemmHeuristic.allConfigs());
+        all.addAll(Sm90GemmHeuristic.groupedConfigs());
         all.addAll(GroupedGemmHeuristic.allConfigs());
         all.addAll(MqaLogitsHeuristic.allConfigs());
         all.addAll(QuantizeHeuristic.allConfigs());

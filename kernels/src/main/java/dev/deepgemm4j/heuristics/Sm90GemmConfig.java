@@ -4,19 +4,53 @@ import dev.deepgemm4j.jit.CudaSources;
 import dev.deepgemm4j.jit.KernelSource;
 
 /**
- * A configuration of the Hopper dense GEMM ({@code sm90_fp8_gemm_1d2d.cu}, sm_90a only): a {@code blockM × blockN}
- * tile per step of a persistent CTA, {@code stages} TMA pipeline stages, tile order planned for {@code numSms} SMs.
+ * A configuration of the Hopper GEMM ({@code sm90_fp8_gemm_1d2d.cu}, sm_90a only): a {@code blockM × blockN} tile per
+ * step of a persistent CTA, {@code stages} TMA pipeline stages, tile order planned for {@code numSms} SMs, and the
+ * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts).
  */
-public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms) implements KernelConfig {
+public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Type type) implements KernelConfig {
 
-    /** The configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */
+    /** What the kernel computes (its DG_GEMM_TYPE). */
+    public enum Type {
+        DENSE(CudaSources.SM90_DENSE),
+        /** M-grouped contiguous, one expert id (or −1) per row. */
+        CONTIGUOUS_INDEX(CudaSources.SM90_CONTIGUOUS_INDEX),
+        /** M-grouped contiguous, each expert's end row. */
+        CONTIGUOUS_PSUM(CudaSources.SM90_CONTIGUOUS_PSUM),
+        /** M-grouped masked, masked_m read on the device. */
+        MASKED(CudaSources.SM90_MASKED);
+
+        final int code;
+
+        Type(int code) {
+            this.code = code;
+        }
+    }
+
+    /** A dense configuration. */
+    public Sm90GemmConfig(int blockM, int blockN, int stages, int numSms) {
+        this(blockM, blockN, stages, numSms, Type.DENSE);
+    }
+
+    public Sm90GemmConfig {
+        if (type == null) {
+            throw new IllegalArgumentException("type must not be null");
+        }
+    }
+
+    /** The dense configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */
     public static Sm90GemmConfig of(int blockM, int blockN, int numSms) {
-        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms);
+        return of(blockM, blockN, numSms, Type.DENSE);
+    }
+
+    /** The configuration of {@code type} with the deepest pipeline that fits in shared memory. */
+    public static Sm90GemmConfig of(int blockM, int blockN, int numSms, Type type) {
+        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, type);
     }
 
     @Override
     public KernelSource source() {
-        return CudaSources.sm90Fp8Gemm1d2d(blockM, blockN, stages, numSms);
+        return CudaSources.sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, type.code);
     }
 
     @Override
@@ -49,13 +83,29 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms) imp
         return new LaunchGeometry(LaunchGeometry.blocks(tiles, waves), 1, 1, threads(), dynamicSharedBytes());
     }
 
+    /**
+     * The persistent grid of a masked launch over {@code groups} groups of at most {@code maxM} rows: masked_m is only
+     * known on the device, so the grid covers the most tiles the groups can have, capped at {@link #numSms} (CTAs
+     * without a tile exit at once). The launch is then the same whatever masked_m holds, as graph replay needs.
+     */
+    LaunchGeometry maskedGeometry(long groups, long maxM, long n) {
+        long tiles = groups * tiles(maxM, n);
+        return new LaunchGeometry((int) Math.max(1, Math.min(tiles, numSms)), 1, 1, threads(), dynamicSharedBytes());
+    }
+
     static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }
 
     @Override
     public String toString() {
-        return "sm90 1D2D " + blockM + "x" + blockN + ", " + stages + " stages, " + threads() + " threads, "
+        String kind = switch (type) {
+            case DENSE -> "sm90 1D2D ";
+            case CONTIGUOUS_INDEX -> "sm90 1D2D contiguous (index) ";
+            case CONTIGUOUS_PSUM -> "sm90 1D2D contiguous (psum) ";
+            case MASKED -> "sm90 1D2D masked ";
+        };
+        return kind + blockM + "x" + blockN + ", " + stages + " stages, " + threads() + " threads, "
                 + dynamicSharedBytes() + " B smem, planned for " + numSms + " SMs";
     }
 }

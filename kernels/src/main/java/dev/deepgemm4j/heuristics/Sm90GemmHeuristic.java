@@ -25,6 +25,15 @@ public final class Sm90GemmHeuristic {
     private record Problem(long m, long n, long k, int numSms) {
     }
 
+    /** An M-grouped shape: {@code m} = M_total (contiguous) or M_max (masked); alignment / expectedM 0 where unused. */
+    private record GroupedProblem(Sm90GemmConfig.Type type, long m, long n, long k, long groups, long alignment,
+            long expectedM, int numSms) {
+    }
+
+    private static final Map<GroupedProblem, Launch<Sm90GemmConfig>> GROUPED_CHOICES = new ConcurrentHashMap<>();
+    /** Rows of the tile the M-grouped rule gives decode-sized masked groups. */
+    static final int SMALL_GROUP_ROWS = 64;
+
     private Sm90GemmHeuristic() {
     }
 
@@ -67,6 +76,131 @@ public final class Sm90GemmHeuristic {
                     config, launch.geometry().gridX(), micros);
         }
         return launch;
+    }
+
+    /**
+     * The configuration and grid of the M-grouped contiguous GEMM: {@code mTotal} rows of experts laid end to end,
+     * each starting at a multiple of {@code alignment}, against B [groups, n, k]. Only tiles whose rows divide the
+     * alignment are legal (a tile must never hold two experts). Returns null when none is (alignment below 64).
+     *
+     * <p>Rule: when 128-row tiles are legal and the problem fills every SM with 128 × 192 tiles, the tile the grouped
+     * harness ({@code kernels/src/test/cuda/sm90_grouped_bench.cu}, which times both wide tiles per goal shape)
+     * measured best on the H100: 128 × 256 for {@code k ≤ 2048} (short main loops amortise the epilogue over more
+     * columns), else 128 × 192. The dense cost model is not used there: it was fitted to dense timings only. Smaller problems take the legal tile the cost
+     * model ranks first, as a dense GEMM of {@code mTotal} rows (tiles of padding only are few and cheap).
+     */
+    public static Launch<Sm90GemmConfig> contiguous(long mTotal, long n, long k, long groups, int alignment,
+            boolean psumLayout, int numSms) {
+        DenseGemmHeuristic.requireShape(mTotal, n, k, numSms);
+        if (groups < 1 || alignment < 1) {
+            throw new IllegalArgumentException("need groups, alignment >= 1, got groups=" + groups + " alignment="
+                    + alignment);
+        }
+        if (alignment % SMALL_GROUP_ROWS != 0) {
+            return null; // every verified tile has 64 or 128 rows
+        }
+        Sm90GemmConfig.Type type = psumLayout ? Sm90GemmConfig.Type.CONTIGUOUS_PSUM
+                : Sm90GemmConfig.Type.CONTIGUOUS_INDEX;
+        return memoised(new GroupedProblem(type, mTotal, n, k, groups, alignment, 0, numSms));
+    }
+
+    /**
+     * The configuration and grid of the M-grouped masked GEMM: {@code groups} groups of at most {@code maxM} rows,
+     * about {@code expectedM} of them used (masked_m itself stays on the device). The grid covers every tile the groups
+     * can have, capped at the SM count, so that one launch serves any masked_m.
+     *
+     * <p>Rule: decode-sized groups ({@code expectedM ≤ 64}) take 64 × 128 (one math warpgroup: half the rows of a
+     * 128-row tile would be empty); groups that fill every SM with 128 × 192 tiles take 128 × 256 for
+     * {@code k ≤ 2048}, else 128 × 192 (as the contiguous rule); the rest the tile the cost model ranks first for
+     * {@code groups × expectedM} rows.
+     */
+    public static Launch<Sm90GemmConfig> masked(long groups, long maxM, long expectedM, long n, long k, int numSms) {
+        DenseGemmHeuristic.requireShape(maxM, n, k, numSms);
+        if (groups < 1) {
+            throw new IllegalArgumentException("groups must be >= 1, got " + groups);
+        }
+        long expected = Math.clamp(expectedM, 1, maxM);
+        return memoised(new GroupedProblem(Sm90GemmConfig.Type.MASKED, maxM, n, k, groups, 0, expected, numSms));
+    }
+
+    private static Launch<Sm90GemmConfig> memoised(GroupedProblem problem) {
+        Launch<Sm90GemmConfig> launch = GROUPED_CHOICES.get(problem);
+        if (launch == null) {
+            launch = rankGrouped(problem);
+            if (GROUPED_CHOICES.size() >= MAX_MEMO) {
+                GROUPED_CHOICES.clear();
+            }
+            GROUPED_CHOICES.put(problem, launch);
+        }
+        return launch;
+    }
+
+    private static Launch<Sm90GemmConfig> rankGrouped(GroupedProblem p) {
+        boolean masked = p.type() == Sm90GemmConfig.Type.MASKED;
+        // Rows the tiles cover: the expected rows of every group, or all rows of the contiguous layout.
+        long rows = masked ? p.expectedM() : p.m();
+        long copies = masked ? p.groups() : 1;
+        Sm90GemmConfig config = null;
+        double micros = Double.NaN;
+        Sm90GemmConfig wide = Sm90GemmConfig.of(128, p.k() <= 2048 ? 256 : 192, p.numSms(), p.type());
+        boolean wideLegal = masked || p.alignment() % 128 == 0;
+        if (masked && p.expectedM() <= SMALL_GROUP_ROWS) {
+            config = Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, p.numSms(), p.type());
+        } else if (wideLegal && copies * Sm90GemmConfig.of(128, 192, p.numSms()).tiles(rows, p.n()) >= p.numSms()) {
+            config = wide;
+        } else {
+            micros = Double.POSITIVE_INFINITY;
+            for (int[] tile : VERIFIED_TILES) {
+                if (!masked && p.alignment() % tile[0] != 0) {
+                    continue;
+                }
+                Sm90GemmConfig candidate = Sm90GemmConfig.of(tile[0], tile[1], p.numSms(), p.type());
+                long uniqueBytes = copies * (rows * p.k() + 2 * rows * p.n()) + p.groups() * p.n() * p.k();
+                double predicted = Sm90GemmCostModel.micros(tile[0], tile[1], copies * candidate.tiles(rows, p.n()),
+                        ceilDiv(p.k(), 128), rows <= tile[0], uniqueBytes, p.numSms());
+                if (predicted < micros) {
+                    config = candidate;
+                    micros = predicted;
+                }
+            }
+        }
+        Launch<Sm90GemmConfig> launch = new Launch<>(config, masked ? config.maskedGeometry(p.groups(), p.m(), p.n())
+                : config.geometry(p.m(), p.n()));
+        if (Jit.config().printConfigs()) {
+            String how = Double.isNaN(micros) ? "by rule" : String.format("predicted %.1f us", micros);
+            if (masked) {
+                System.out.printf("deepgemm4j: m_grouped_fp8_gemm_masked G=%d M_max=%d expected_m=%d N=%d K=%d -> %s,"
+                        + " grid %d, %s%n", p.groups(), p.m(), p.expectedM(), p.n(), p.k(), config,
+                        launch.geometry().gridX(), how);
+            } else {
+                System.out.printf("deepgemm4j: m_grouped_fp8_gemm_contiguous G=%d M=%d N=%d K=%d alignment=%d -> %s,"
+                        + " grid %d, %s%n", p.groups(), p.m(), p.n(), p.k(), p.alignment(), config,
+                        launch.geometry().gridX(), how);
+            }
+        }
+        return launch;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * The M-grouped configurations CI compiles for an H100 SXM: what {@link #contiguous} and {@link #masked} pick for
+     * the benchmark's shapes (the rule's tiles for each layout), plus a fixed sample of the cost model's one-warpgroup
+     * picks (64 × 128, the contiguous layouts' tile under alignment 64). Other shapes compile on first use.
+     */
+    public static List<Sm90GemmConfig> groupedConfigs() {
+        List<Sm90GemmConfig> all = new ArrayList<>();
+        for (Sm90GemmConfig.Type type : new Sm90GemmConfig.Type[] {Sm90GemmConfig.Type.CONTIGUOUS_INDEX,
+            Sm90GemmConfig.Type.CONTIGUOUS_PSUM, Sm90GemmConfig.Type.MASKED}) {
+            all.add(Sm90GemmConfig.of(128, 192, CATALOG_NUM_SMS, type));
+            all.add(Sm90GemmConfig.of(128, 256, CATALOG_NUM_SMS, type));
+        }
+        all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.MASKED));
+        all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.CONTIGUOUS_INDEX));
+        all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.CONTIGUOUS_PSUM));
+        return all;
     }
 
     /** Every configuration {@link #choose} can return on an H100 SXM (what CI compiles for sm_90a). */

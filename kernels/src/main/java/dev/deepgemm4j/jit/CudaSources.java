@@ -30,6 +30,11 @@ public final class CudaSources {
     public static final int GEMM_THREADS = 256;
     /** Dynamic shared memory the Hopper kernel may use per CTA (its DG_SMEM_LIMIT default, 227 KB). */
     public static final int SM90_SMEM_LIMIT = 232448;
+    /** Gemm types of {@link #sm90Fp8GemmGrouped1d2d} (the kernel's DG_GEMM_TYPE). */
+    public static final int SM90_DENSE = 0;
+    public static final int SM90_CONTIGUOUS_INDEX = 1;
+    public static final int SM90_CONTIGUOUS_PSUM = 2;
+    public static final int SM90_MASKED = 3;
 
     private CudaSources() {
     }
@@ -59,7 +64,9 @@ public final class CudaSources {
      * persistent, warp-specialised, BF16 D, no accumulation.
      *
      * <p>Parameters: {@code (CUtensorMap tm_a, CUtensorMap tm_b, CUtensorMap tm_sfa, CUtensorMap tm_d,
-     * const float* sfb, u32 m, u32 n, u32 k, u32* status)}, the maps by value (128 bytes each): A [m, k] FP8
+     * const float* sfb, u32 m, u32 n, u32 k, u32* status, const int* layout, u32 num_groups, u32 alignment, u16* d,
+     * u32 d_pitch)}, the maps by value (128 bytes each; the dense GEMM passes null, 1, 1, null, 0 for the last five,
+     * see {@link #sm90Fp8GemmGrouped1d2d}): A [m, k] FP8
      * K-major, box 128 × blockM, 128B swizzle; B [n, k] likewise with box 128 × blockN; sfa MN-major [ceil(k/128)]
      * rows of m FP32, box blockM × 1, no swizzle; D [m, n] BF16 row-major, box {@link #sm90DChunkCols} × 64 with the
      * swizzle of {@link #sm90DSwizzleBytes}; sfb [ceil(n/128), ceil(k/128)] FP32 row-major; status may be null (the
@@ -74,15 +81,45 @@ public final class CudaSources {
      * @param numSms SMs the tile order is planned for
      */
     public static KernelSource sm90Fp8Gemm1d2d(int blockM, int blockN, int stages, int numSms) {
+        return sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, SM90_DENSE);
+    }
+
+    /**
+     * The Hopper kernel of {@link #sm90Fp8Gemm1d2d} built for an M-grouped GEMM (same family, same parameters):
+     * experts share N and K; B [G, N, K] is one map of G·N rows (dims {k, G·n}) and sfb G consecutive
+     * [ceil(n/128), ceil(k/128)] blocks; D rows no expert owns are left untouched.
+     * <ul>
+     * <li>{@link #SM90_CONTIGUOUS_INDEX}: A, sfa, D over the m = M_total rows of all experts; layout [m] holds each
+     * row's expert or −1. A tile takes the expert of its first row (experts start at multiples of blockM) and a tile
+     * whose first row is −1 loads and computes nothing.</li>
+     * <li>{@link #SM90_CONTIGUOUS_PSUM}: layout [G] holds each expert's end row; expert g owns rows
+     * [align(end[g−1], alignment), end[g]), alignment a multiple of blockM.</li>
+     * <li>{@link #SM90_MASKED}: m = M_max; A and D maps span G·M_max rows, sfa's map dims {M_max, G·ceil(k/128)};
+     * layout [G] is masked_m, read on the device only (graph-capturable; an empty group costs one read).</li>
+     * </ul>
+     * {@code d} and {@code d_pitch} (elements, 16-byte aligned) address D for the row-by-row stores of tiles only
+     * partly owned by their expert. Launch as {@link #sm90Fp8Gemm1d2d}; the grid may exceed the tiles a masked
+     * launch turns out to have (idle CTAs exit).
+     *
+     * @param gemmType {@link #SM90_DENSE}, {@link #SM90_CONTIGUOUS_INDEX}, {@link #SM90_CONTIGUOUS_PSUM} or
+     *     {@link #SM90_MASKED}
+     */
+    public static KernelSource sm90Fp8GemmGrouped1d2d(int blockM, int blockN, int stages, int numSms, int gemmType) {
+        require(gemmType >= SM90_DENSE && gemmType <= SM90_MASKED, "gemmType must be 0..3, got " + gemmType);
         require(blockM == 64 || blockM == 128, "blockM must be 64 or 128, got " + blockM);
         require(blockN % 16 == 0 && blockN >= 16 && blockN <= 256, "blockN must be a multiple of 16 in [16, 256],"
                 + " got " + blockN);
         require(stages >= 2 && sm90SharedBytes(blockM, blockN, stages) <= SM90_SMEM_LIMIT, "stages must be >= 2"
                 + " and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
         require(numSms >= 1, "numSms must be positive, got " + numSms);
-        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", "dg_sm90_fp8_gemm_1d2d_m" + blockM + "n"
-                + blockN + "_s" + stages + "_sms" + numSms, constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN,
-                "DG_STAGES", stages, "DG_NUM_SMS", numSms));
+        if (gemmType == SM90_DENSE) {
+            return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", "dg_sm90_fp8_gemm_1d2d_m" + blockM + "n"
+                    + blockN + "_s" + stages + "_sms" + numSms, constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN,
+                    "DG_STAGES", stages, "DG_NUM_SMS", numSms));
+        }
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", "dg_sm90_fp8_gemm_1d2d_t" + gemmType + "_m"
+                + blockM + "n" + blockN + "_s" + stages + "_sms" + numSms, constants("DG_BLOCK_M", blockM,
+                "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms, "DG_GEMM_TYPE", gemmType));
     }
 
     /** Threads of the Hopper kernel: one producer warpgroup plus one math warpgroup per 64 rows. */

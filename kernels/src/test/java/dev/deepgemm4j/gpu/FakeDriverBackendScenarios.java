@@ -157,30 +157,89 @@ public final class FakeDriverBackendScenarios {
     }
 
     static void contiguousGemm() {
+        // sfa [256, 1] is MN-major already (one K block) and sfb [2, 2, 1] packed: the Hopper kernel, no copies. Two
+        // experts fill far less than a wave of wide tiles, so the cost model picks 64x64: 4 x 3 tiles, one wave.
         Fp8Tensor a = fp8(256, 128, 256, 1);
         Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 136, 128),
                 Tensor.zeros(GPU, DType.FP32, 2, 2, 1));
         Tensor d = Tensor.zeros(GPU, DType.BF16, 256, 136);
         Tensor layout = Tensor.zeros(GPU, DType.INT32, 256);
+        long sm90Before = GroupedGemmLauncher.SM90_CONTIGUOUS_LAUNCHES.sum();
+        long driverBefore = fake.stat(0);
         DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout);
-        assertLaunch("dg_grouped_gemm_index_m64n64_pb_bf16", new int[] {4, 3, 1}, 256, a.data().dataAddress(), 128L,
-                1L, b.data().dataAddress(), 136L * 128, 128L, 1L, a.scales().dataAddress(), 1L, 1L,
-                b.scales().dataAddress(), 2L, 1L, 1L, d.dataAddress(), 136L, 1L, layout.dataAddress(), 2, 128, 256,
-                136, 128);
+        assertEquals(driverBefore + 1, fake.stat(0), "the GEMM alone");
+        assertEquals(sm90Before + 1, GroupedGemmLauncher.SM90_CONTIGUOUS_LAUNCHES.sum());
+        // Index layout: alignment is passed as 1 (only the psum layout reads it); D's pointer and pitch follow.
+        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_t1_m64n64_s13_sms132", 12, 256, 224928, a.data().dataAddress(),
+                b.data().dataAddress(), a.scales().dataAddress(), d.dataAddress(), b.scales().dataAddress(), 256, 136,
+                128, List.of(layout.dataAddress(), 2, 1, d.dataAddress(), 136));
+        assertEquals(9, fake.tmap(0), "D map type BF16");
+        assertEquals(136, fake.tmap(3));
+        assertEquals(256, fake.tmap(4));
+        assertEquals(272, fake.tmap(8));
+
+        // Psum layout: the same kernel built for end rows, with the alignment.
+        Tensor ends = Tensor.zeros(GPU, DType.INT32, 2);
+        DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, ends, true);
+        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_t2_m64n64_s13_sms132", 12, 256, 224928, a.data().dataAddress(),
+                b.data().dataAddress(), a.scales().dataAddress(), d.dataAddress(), b.scales().dataAddress(), 256, 136,
+                128, List.of(ends.dataAddress(), 2, 128, d.dataAddress(), 136));
+        assertEquals(sm90Before + 2, GroupedGemmLauncher.SM90_CONTIGUOUS_LAUNCHES.sum());
+
+        // N = 100 is not a multiple of 8 (B's rows are fine, but the D tile's rows are not 16 bytes wide): the SIMT
+        // kernel, with every stride as a parameter (D rows padded to 104).
+        long simtBefore = GroupedGemmLauncher.SIMT_CONTIGUOUS_LAUNCHES.sum();
+        Fp8Tensor b100 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 100, 128),
+                Tensor.zeros(GPU, DType.FP32, 2, 1, 1));
+        Tensor d100 = Tensor.wrap(Tensor.zeros(GPU, DType.BF16, 256 * 104).storage(), DType.BF16,
+                new long[] {256, 100}, new long[] {104, 1}, 0, false);
+        DeepGemm.mGroupedFp8GemmNtContiguous(a, b100, d100, layout);
+        assertLaunch("dg_grouped_gemm_index_m64n64_pb_bf16", new int[] {4, 2, 1}, 256, a.data().dataAddress(), 128L,
+                1L, b100.data().dataAddress(), 100L * 128, 128L, 1L, a.scales().dataAddress(), 1L, 1L,
+                b100.scales().dataAddress(), 1L, 1L, 1L, d100.dataAddress(), 104L, 1L, layout.dataAddress(), 2, 128,
+                256, 100, 128);
+        assertEquals(simtBefore + 1, GroupedGemmLauncher.SIMT_CONTIGUOUS_LAUNCHES.sum());
+        assertEquals(sm90Before + 2, GroupedGemmLauncher.SM90_CONTIGUOUS_LAUNCHES.sum());
     }
 
     static void maskedGemm() {
+        // sfa [2, 40, 2] K-major: one copy into the kernel's layout (per group, 2 columns of 40 MN-major scales), then
+        // the Hopper kernel over all 2 x 40 rows; the grid covers every tile masked_m could ask for: 2 x (1 x 2).
         Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 40, 256),
                 Tensor.zeros(GPU, DType.FP32, 2, 40, 2));
         Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 136, 256),
                 Tensor.zeros(GPU, DType.FP32, 2, 2, 2));
         Tensor d = Tensor.zeros(GPU, DType.BF16, 2, 40, 136);
         Tensor masked = Tensor.zeros(GPU, DType.INT32, 2);
+        long sm90Before = GroupedGemmLauncher.SM90_MASKED_LAUNCHES.sum();
+        long driverBefore = fake.stat(0);
         DeepGemm.mGroupedFp8GemmNtMasked(a, b, d, masked, 24);
-        assertLaunch("dg_grouped_gemm_masked_m32n64_pb_bf16", new int[] {2, 3, 2}, 256, a.data().dataAddress(),
-                40L * 256, 256L, 1L, b.data().dataAddress(), 136L * 256, 256L, 1L, a.scales().dataAddress(), 80L, 2L,
-                1L, b.scales().dataAddress(), 4L, 2L, 1L, d.dataAddress(), 40L * 136, 136L, 1L, masked.dataAddress(),
-                40, 136, 256);
+        assertEquals(driverBefore + 2, fake.stat(0), "sfa layout copy, then the GEMM");
+        assertEquals(sm90Before + 1, GroupedGemmLauncher.SM90_MASKED_LAUNCHES.sum());
+        long stagedSfa = tensorMapAddress(recordedParams().get(2));
+        assertNotEquals(a.scales().dataAddress(), stagedSfa);
+        // 24 expected rows: decode-sized groups take 64x128 (8 stages, 256 threads); m is M_max.
+        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_t3_m64n128_s8_sms132", 4, 256, 215296, a.data().dataAddress(),
+                b.data().dataAddress(), stagedSfa, d.dataAddress(), b.scales().dataAddress(), 40, 136, 256,
+                List.of(masked.dataAddress(), 2, 1, d.dataAddress(), 136));
+        // D as one map of 2 x 40 rows.
+        assertEquals(9, fake.tmap(0), "D map type BF16");
+        assertEquals(136, fake.tmap(3));
+        assertEquals(80, fake.tmap(4));
+        assertEquals(272, fake.tmap(8));
+
+        // N = 100 (D rows padded to 104): the SIMT kernel, grid (M_max blocks, N blocks, groups).
+        long simtBefore = GroupedGemmLauncher.SIMT_MASKED_LAUNCHES.sum();
+        Fp8Tensor b100 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 2, 100, 256),
+                Tensor.zeros(GPU, DType.FP32, 2, 1, 2));
+        Tensor d100 = Tensor.wrap(Tensor.zeros(GPU, DType.BF16, 2 * 40 * 104).storage(), DType.BF16,
+                new long[] {2, 40, 100}, new long[] {40 * 104, 104, 1}, 0, false);
+        DeepGemm.mGroupedFp8GemmNtMasked(a, b100, d100, masked, 24);
+        assertLaunch("dg_grouped_gemm_masked_m32n64_pb_bf16", new int[] {2, 2, 2}, 256, a.data().dataAddress(),
+                40L * 256, 256L, 1L, b100.data().dataAddress(), 100L * 256, 256L, 1L, a.scales().dataAddress(), 80L,
+                2L, 1L, b100.scales().dataAddress(), 2L, 2L, 1L, d100.dataAddress(), 40L * 104, 104L, 1L,
+                masked.dataAddress(), 40, 100, 256);
+        assertEquals(simtBefore + 1, GroupedGemmLauncher.SIMT_MASKED_LAUNCHES.sum());
     }
 
     static void kGroupedGemm() {
@@ -337,6 +396,13 @@ public final class FakeDriverBackendScenarios {
     /** The last launch of the Hopper GEMM: maps by their base address (the fake encodes it in word 1), then the rest. */
     private static void assertSm90Launch(String kernel, int grid, int block, int smem, long a, long b, long sfa,
             long d, long sfb, int m, int n, int k) {
+        // The dense GEMM passes the M-grouped parameters as null, 1, 1, null, 0.
+        assertSm90Launch(kernel, grid, block, smem, a, b, sfa, d, sfb, m, n, k, List.of(0L, 1, 1, 0L, 0));
+    }
+
+    /** As above, with the M-grouped parameters (layout, num_groups, alignment, d, d_pitch) that follow status. */
+    private static void assertSm90Launch(String kernel, int grid, int block, int smem, long a, long b, long sfa,
+            long d, long sfb, int m, int n, int k, List<Object> grouped) {
         assertEquals(kernel, recordedKernel(), "kernel");
         assertEquals(grid, fake.launch(2), "grid x");
         assertEquals(1, fake.launch(3) * fake.launch(4), "grid y, z");
@@ -348,7 +414,9 @@ public final class FakeDriverBackendScenarios {
             maps.add(tensorMapAddress(got.get(i)));
         }
         assertEquals(List.of(a, b, sfa, d), maps, "tensor maps of A, B, sfa, D");
-        assertEquals(List.of(sfb, m, n, k, 0L), got.subList(4, got.size()), "sfb, m, n, k, status");
+        List<Object> rest = new ArrayList<>(List.of(sfb, m, n, k, 0L));
+        rest.addAll(grouped);
+        assertEquals(rest, got.subList(4, got.size()), "sfb, m, n, k, status, layout, num_groups, alignment, d, d_pitch");
     }
 
     /** The global address a fake-encoded tensor map holds. */

@@ -1,6 +1,12 @@
 package dev.deepgemm4j.gpu;
 
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertGroupedKernel;
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertGroupedOutput;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
+import static dev.deepgemm4j.gpu.GpuTestSupport.copyInto;
+import static dev.deepgemm4j.gpu.GpuTestSupport.hopper;
+import static dev.deepgemm4j.gpu.GpuTestSupport.launches;
+import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.ceilDiv;
 import static dev.deepgemm4j.gpu.GpuTestSupport.concat;
 import static dev.deepgemm4j.gpu.GpuTestSupport.operand;
@@ -8,11 +14,15 @@ import static dev.deepgemm4j.gpu.GpuTestSupport.poisoned;
 import static dev.deepgemm4j.gpu.GpuTestSupport.reference;
 import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
 import static dev.deepgemm4j.gpu.GpuTestSupport.values;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.ArrayList;
@@ -29,7 +39,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Grouped GEMMs on the GPU against the CPU reference: M-grouped contiguous (index and psum layouts, experts with 0
  * and 1 rows, padding rows), masked (masked_m = 0 and = M_max) and K-grouped (an empty group; flat and padded
- * operands). Outputs start poisoned; every storage byte must equal the CPU's, so rows no expert owns stay poisoned.
+ * operands). Outputs start poisoned. Where the SIMT kernels run every storage byte must equal the CPU's, so rows no
+ * expert owns stay poisoned; where the M-grouped GEMMs run on the Hopper kernel (sm_90, K-major B, K % 16 == 0,
+ * N % 8 == 0; another summation order) the same elements must be written, the rest stay poisoned byte for byte, and
+ * the values are within calc_diff 1e-5. Each M-grouped test asserts which kernel ran.
  */
 @Tag("gpu")
 class GpuGroupedGemmTest {
@@ -78,14 +91,18 @@ class GpuGroupedGemmTest {
         Tensor layout = Tensor.ofInts(indices, mTotal);
         Tensor dCpu = poisoned(DType.BF16, mTotal, n);
         Tensor dGpu = toGpu(dCpu);
+        // B given K by N is not K-major and K = 0 has nothing to load: both stay on the SIMT kernel.
+        boolean sm90 = !bIsKByN && k > 0;
         if (bIsKByN) {
             DeepGemm.mGroupedFp8GemmNnContiguous(a, bGiven, dCpu, layout, false);
-            DeepGemm.mGroupedFp8GemmNnContiguous(toGpu(a), toGpu(bGiven), dGpu, toGpu(layout), false);
+            assertGroupedKernel(false, sm90, () -> DeepGemm.mGroupedFp8GemmNnContiguous(toGpu(a), toGpu(bGiven), dGpu,
+                    toGpu(layout), false));
         } else {
             DeepGemm.mGroupedFp8GemmNtContiguous(a, bGiven, dCpu, layout);
-            DeepGemm.mGroupedFp8GemmNtContiguous(toGpu(a), toGpu(bGiven), dGpu, toGpu(layout));
+            assertGroupedKernel(false, sm90, () -> DeepGemm.mGroupedFp8GemmNtContiguous(toGpu(a), toGpu(bGiven), dGpu,
+                    toGpu(layout)));
         }
-        assertSameStorage(dCpu, dGpu);
+        assertGroupedOutput(dCpu, dGpu, sm90 && hopper());
         if (k > 0) {
             double[][] refs = new double[segments.length][];
             Tensor[] outs = new Tensor[segments.length];
@@ -115,8 +132,9 @@ class GpuGroupedGemmTest {
         Tensor dCpu = poisoned(DType.BF16, mTotal, n);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.mGroupedFp8GemmNtContiguous(a, b, dCpu, layout, true);
-        DeepGemm.mGroupedFp8GemmNtContiguous(toGpu(a), toGpu(b), dGpu, toGpu(layout), true);
-        assertSameStorage(dCpu, dGpu);
+        assertGroupedKernel(false, true, () -> DeepGemm.mGroupedFp8GemmNtContiguous(toGpu(a), toGpu(b), dGpu,
+                toGpu(layout), true));
+        assertGroupedOutput(dCpu, dGpu, hopper());
         double[] ref = concat(reference(rows(a, 0, 100), group(b, 0), true, null),
                 reference(rows(a, 128, 1), group(b, 2), true, null),
                 reference(rows(a, 256, 128), group(b, 3), true, null));
@@ -138,8 +156,9 @@ class GpuGroupedGemmTest {
         Tensor dCpu = poisoned(DType.BF16, groups, mMax, n);
         Tensor dGpu = toGpu(dCpu);
         DeepGemm.mGroupedFp8GemmNtMasked(a, b, dCpu, masked, Math.max(1, mMax / 2));
-        DeepGemm.mGroupedFp8GemmNtMasked(toGpu(a), toGpu(b), dGpu, toGpu(masked), Math.max(1, mMax / 2));
-        assertSameStorage(dCpu, dGpu);
+        assertGroupedKernel(true, k > 0, () -> DeepGemm.mGroupedFp8GemmNtMasked(toGpu(a), toGpu(b), dGpu,
+                toGpu(masked), Math.max(1, mMax / 2)));
+        assertGroupedOutput(dCpu, dGpu, k > 0 && hopper());
         if (k > 0) {
             List<double[]> refs = new ArrayList<>();
             List<Tensor> outs = new ArrayList<>();
@@ -152,6 +171,129 @@ class GpuGroupedGemmTest {
             assertBelow(RandomTensors.calcDiff(concat(refs.toArray(double[][]::new)),
                     values(outs.toArray(Tensor[]::new))), 1e-5);
         }
+    }
+
+    /**
+     * The Hopper path over several waves of 128-row tiles, each layout: experts of 300, 0, 1 and 520 rows (an empty
+     * expert, a one-row expert, partial tiles, a trailing padding tile), sfa given K-major (copied into the kernel's
+     * layout first) and MN-major TMA-aligned; 20 reruns bitwise identical to the first, which matches the CPU.
+     */
+    @ParameterizedTest(name = "layout={0}")
+    @ValueSource(strings = {"index", "psum", "masked"})
+    void hopperPathIsDeterministic(String kind) {
+        SplittableRandom rng = new SplittableRandom(kind.hashCode());
+        int[] expertRows = {300, 0, 1, 520};
+        int groups = expertRows.length;
+        long n = 2112;
+        long k = 896;
+        boolean masked = kind.equals("masked");
+        int mMax = 520;
+        int[] starts = new int[groups];
+        int[] ends = new int[groups];
+        int next = 0;
+        for (int g = 0; g < groups; g++) {
+            starts[g] = next;
+            ends[g] = next + expertRows[g];
+            next = (int) ceilDiv(ends[g], ALIGN) * ALIGN;
+        }
+        int mTotal = next + ALIGN; // one all-padding tile at the end
+        Fp8Tensor a = masked ? new Fp8Tensor(RandomTensors.fp8(rng, groups, mMax, k),
+                RandomTensors.scales(rng, groups, mMax, ceilDiv(k, 128))) : operand(rng, mTotal, k, false);
+        Fp8Tensor b = experts(rng, groups, n, k);
+        Tensor layout;
+        if (masked) {
+            layout = Tensor.ofInts(expertRows, groups);
+        } else if (kind.equals("psum")) {
+            layout = Tensor.ofInts(ends, groups);
+        } else {
+            int[] indices = new int[mTotal];
+            Arrays.fill(indices, -1);
+            for (int g = 0; g < groups; g++) {
+                Arrays.fill(indices, starts[g], ends[g], g);
+            }
+            layout = Tensor.ofInts(indices, mTotal);
+        }
+        Tensor dCpu = masked ? poisoned(DType.BF16, groups, mMax, n) : poisoned(DType.BF16, mTotal, n);
+        run(masked, kind, a, b, dCpu, layout);
+        Fp8Tensor aGpu = toGpu(a);
+        Fp8Tensor aMnMajor = new Fp8Tensor(aGpu.data(), DeepGemm.getMnMajorTmaAlignedTensor(aGpu.scales()));
+        Fp8Tensor bGpu = toGpu(b);
+        Tensor layoutGpu = toGpu(layout);
+        byte[] first = null;
+        for (int rerun = 0; rerun < 20; rerun++) {
+            Tensor dGpu = toGpu(poisoned(DType.BF16, dCpu.shape()));
+            Fp8Tensor lhs = rerun % 2 == 0 ? aGpu : aMnMajor;
+            assertGroupedKernel(masked, true, () -> run(masked, kind, lhs, bGpu, dGpu, layoutGpu));
+            byte[] bytes = storageBytes(dGpu);
+            if (first == null) {
+                assertGroupedOutput(dCpu, dGpu, hopper());
+                List<double[]> refs = new ArrayList<>();
+                List<Tensor> outs = new ArrayList<>();
+                for (int g = 0; g < groups; g++) {
+                    if (expertRows[g] > 0) {
+                        Fp8Tensor aRows = masked ? rows(group(a, g), 0, expertRows[g])
+                                : rows(a, starts[g], expertRows[g]);
+                        refs.add(reference(aRows, group(b, g), true, null));
+                        outs.add(masked ? dGpu.select(0, g).narrow(0, 0, expertRows[g])
+                                : dGpu.narrow(0, starts[g], expertRows[g]));
+                    }
+                }
+                assertBelow(RandomTensors.calcDiff(concat(refs.toArray(double[][]::new)),
+                        values(outs.toArray(Tensor[]::new))), 1e-5);
+                first = bytes;
+            } else {
+                assertArrayEquals(first, bytes, "rerun " + rerun + (rerun % 2 == 0 ? " (K-major sfa)"
+                        : " (MN-major sfa)"));
+            }
+            dGpu.close();
+        }
+    }
+
+    private static void run(boolean masked, String kind, Fp8Tensor a, Fp8Tensor b, Tensor d, Tensor layout) {
+        if (masked) {
+            DeepGemm.mGroupedFp8GemmNtMasked(a, b, d, layout, 256);
+        } else {
+            DeepGemm.mGroupedFp8GemmNtContiguous(a, b, d, layout, kind.equals("psum"));
+        }
+    }
+
+    /**
+     * A masked GEMM on the Hopper path captured once (sfa MN-major, so the capture holds the GEMM alone) replays with
+     * whatever masked_m holds: mixed, all 0, all M_max; rows past masked_m keep their poison.
+     */
+    @Test
+    void capturedHopperMaskedGemmFollowsMaskedM() {
+        SplittableRandom rng = new SplittableRandom(77);
+        int groups = 3;
+        int mMax = 200;
+        long n = 576;
+        long k = 640;
+        Fp8Tensor a = new Fp8Tensor(RandomTensors.fp8(rng, groups, mMax, k),
+                RandomTensors.scales(rng, groups, mMax, ceilDiv(k, 128)));
+        Fp8Tensor b = experts(rng, groups, n, k);
+        Fp8Tensor aGpu = toGpu(a);
+        Fp8Tensor aKernel = new Fp8Tensor(aGpu.data(), DeepGemm.getMnMajorTmaAlignedTensor(aGpu.scales()));
+        Fp8Tensor bGpu = toGpu(b);
+        Tensor poison = poisoned(DType.BF16, groups, mMax, n);
+        Tensor dGpu = toGpu(poison);
+        Tensor maskedGpu = toGpu(Tensor.ofInts(new int[] {mMax, 1, 0}, groups));
+        DeepGemm.mGroupedFp8GemmNtMasked(aKernel, bGpu, dGpu, maskedGpu, 100); // compiles and loads before capture
+        long before = launches();
+        long sm90Before = GroupedGemmLauncher.SM90_MASKED_LAUNCHES.sum();
+        try (GpuGraph graph = Gpu.capture(() -> DeepGemm.mGroupedFp8GemmNtMasked(aKernel, bGpu, dGpu, maskedGpu,
+                100))) {
+            for (int[] maskedM : new int[][] {{129, mMax, 0}, {0, 0, 0}, {mMax, mMax, mMax}, {1, 64, 65}}) {
+                Tensor maskedHost = Tensor.ofInts(maskedM, groups);
+                copyInto(maskedHost, maskedGpu);
+                copyInto(poison, dGpu);
+                graph.replay();
+                Tensor dCpu = poison.contiguousCopy();
+                DeepGemm.mGroupedFp8GemmNtMasked(a, b, dCpu, maskedHost, 100);
+                assertGroupedOutput(dCpu, dGpu, hopper());
+            }
+        }
+        assertEquals(before + 1, launches(), "the capture records one launch; replays are graph launches");
+        assertEquals(sm90Before + (hopper() ? 1 : 0), GroupedGemmLauncher.SM90_MASKED_LAUNCHES.sum());
     }
 
     /**

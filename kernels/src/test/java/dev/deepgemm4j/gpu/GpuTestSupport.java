@@ -178,6 +178,64 @@ final class GpuTestSupport {
         }
     }
 
+    /**
+     * Runs {@code gemm} (one M-grouped GEMM, {@code masked} or contiguous) and checks which kernel family computed it:
+     * the Hopper kernel when {@code sm90Eligible} and the device is an sm_90 one, else the SIMT kernel.
+     */
+    static void assertGroupedKernel(boolean masked, boolean sm90Eligible, Runnable gemm) {
+        var sm90 = masked ? GroupedGemmLauncher.SM90_MASKED_LAUNCHES : GroupedGemmLauncher.SM90_CONTIGUOUS_LAUNCHES;
+        var simt = masked ? GroupedGemmLauncher.SIMT_MASKED_LAUNCHES : GroupedGemmLauncher.SIMT_CONTIGUOUS_LAUNCHES;
+        long sm90Before = sm90.sum();
+        long simtBefore = simt.sum();
+        gemm.run();
+        boolean fast = sm90Eligible && hopper();
+        assertEquals(sm90Before + (fast ? 1 : 0), sm90.sum(), "Hopper M-grouped launches");
+        assertEquals(simtBefore + (fast ? 0 : 1), simt.sum(), "SIMT M-grouped launches");
+    }
+
+    /**
+     * A BF16 M-grouped GEMM's GPU output against the CPU's: where the SIMT kernel ran byte for byte
+     * ({@link #assertSameStorage}); where the Hopper kernel ran (another summation order) the same elements written,
+     * every other storage byte (rows no expert owns, row padding) still the poison byte for byte, and the written
+     * elements within calc_diff 1e-5 of the CPU's. A written BF16 result is never the poison pattern (a NaN).
+     */
+    static void assertGroupedOutput(Tensor cpu, Tensor gpu, boolean hopperRan) {
+        if (!hopperRan) {
+            assertSameStorage(cpu, gpu);
+            return;
+        }
+        assertTrue(cpu.location().isHost() && !gpu.location().isHost(), "expects (cpu, gpu) tensors");
+        assertEquals(DType.BF16, cpu.dtype());
+        assertArrayEquals(cpu.shape(), gpu.shape(), "shape");
+        assertArrayEquals(cpu.strides(), gpu.strides(), "strides");
+        byte[] want = storageBytes(cpu);
+        byte[] got = storageBytes(gpu);
+        assertEquals(want.length, got.length, "storage size");
+        double[] x = new double[want.length / 2];
+        double[] y = new double[want.length / 2];
+        int written = 0;
+        for (int i = 0; i + 1 < want.length; i += 2) {
+            boolean wantPoison = want[i] == POISON && want[i + 1] == POISON;
+            boolean gotPoison = got[i] == POISON && got[i + 1] == POISON;
+            if (wantPoison != gotPoison) {
+                throw new AssertionError("storage element " + (i / 2 - cpu.offset()) + " from the view's start: "
+                        + (wantPoison ? "the GPU wrote " + hex(got, i, 2) + " where the CPU left the poison"
+                        : "the GPU left the poison where the CPU wrote " + hex(want, i, 2)));
+            }
+            if (!wantPoison) {
+                x[written] = bf16(want, i);
+                y[written] = bf16(got, i);
+                written++;
+            }
+        }
+        double diff = RandomTensors.calcDiff(Arrays.copyOf(x, written), Arrays.copyOf(y, written));
+        assertTrue(written == 0 || diff < 1e-5, "calc_diff(GPU, CPU) over the written elements = " + diff);
+    }
+
+    private static double bf16(byte[] b, int at) {
+        return Float.intBitsToFloat(((b[at + 1] & 0xFF) << 24) | ((b[at] & 0xFF) << 16));
+    }
+
     private static String hex(byte[] b, int from, int n) {
         StringBuilder s = new StringBuilder("0x");
         for (int i = from + n - 1; i >= from; i--) {
