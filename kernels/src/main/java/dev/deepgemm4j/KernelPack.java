@@ -145,7 +145,7 @@ public final class KernelPack implements Serializable {
             }
             positive("n", n);
             positive("k", k);
-            sources.addAll(KernelPlanner.groupedGemmContiguous(maxRows, n, k, alignment, target.numSms()));
+            sources.addAll(KernelPlanner.groupedGemmContiguous(maxRows, n, k, alignment, target));
             return this;
         }
 
@@ -159,7 +159,7 @@ public final class KernelPack implements Serializable {
             positive("maxRowsPerGroup", maxRowsPerGroup);
             positive("n", n);
             positive("k", k);
-            sources.addAll(KernelPlanner.groupedGemmMasked(groups, maxRowsPerGroup, n, k, target.numSms()));
+            sources.addAll(KernelPlanner.groupedGemmMasked(groups, maxRowsPerGroup, n, k, target));
             return this;
         }
 

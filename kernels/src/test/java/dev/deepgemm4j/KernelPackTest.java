@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.heuristics.GroupedGemmHeuristic;
+import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.jit.GemmScales;
 import dev.deepgemm4j.jit.JitCache;
 import dev.deepgemm4j.jit.JitConfig;
@@ -29,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Planning a pack from op shapes, compiling it in one cache and installing it in another. */
 class KernelPackTest {
+
+    private static final GpuTarget A100 = new GpuTarget(8, 0, 108);
 
     private static final int ALIGN = 128;
 
@@ -64,10 +67,17 @@ class KernelPackTest {
         assertEquals(1, planned.stream().filter(s -> s.family().contains("cast")).count(), planned.toString());
         for (long rows = ALIGN; rows <= 16L * ALIGN; rows += ALIGN) {
             for (long[] nk : new long[][] {{512, 512}, {512, 256}}) {
-                KernelSource launched = GroupedGemmHeuristic.contiguous(rows, nk[0], nk[1], ALIGN, false,
-                        GemmScales.FP32_PER_BLOCK_B, 132).config().source();
+                KernelSource launched = Sm90GemmHeuristic.contiguous(rows, nk[0], nk[1], 8, ALIGN, false, 132)
+                        .config().source();
                 assertTrue(planned.contains(launched), "rows " + rows + " n " + nk[0] + " k " + nk[1]);
             }
+        }
+        List<KernelSource> ampere = KernelPack.plan(A100).groupedGemmContiguous(16L * ALIGN, 512, 512, ALIGN)
+                .sources();
+        for (long rows = ALIGN; rows <= 16L * ALIGN; rows += ALIGN) {
+            KernelSource launched = GroupedGemmHeuristic.contiguous(rows, 512, 512, ALIGN, false,
+                    GemmScales.FP32_PER_BLOCK_B, 108).config().source();
+            assertTrue(ampere.contains(launched), "sm_80, rows " + rows);
         }
         int before = plan.size();
         plan.groupedGemmContiguous(16L * ALIGN, 512, 512, ALIGN);
@@ -77,10 +87,13 @@ class KernelPackTest {
     @Test
     void maskedPlansCoverEveryExpectedRowCountAndDependOnTheSmCount() {
         List<KernelSource> h100 = KernelPack.plan(GpuTarget.H100_SXM).groupedGemmMasked(8, 64, 4096, 512).sources();
+        List<KernelSource> ampere = KernelPack.plan(A100).groupedGemmMasked(8, 64, 4096, 512).sources();
         for (long expected = 1; expected <= 64; expected++) {
-            KernelSource launched = GroupedGemmHeuristic.masked(8, 64, expected, 4096, 512,
-                    GemmScales.FP32_PER_BLOCK_B, 132).config().source();
-            assertTrue(h100.contains(launched), "expected " + expected);
+            KernelSource hopper = Sm90GemmHeuristic.masked(8, 64, expected, 4096, 512, 132).config().source();
+            assertTrue(h100.contains(hopper), "expected " + expected);
+            KernelSource simt = GroupedGemmHeuristic.masked(8, 64, expected, 4096, 512,
+                    GemmScales.FP32_PER_BLOCK_B, 108).config().source();
+            assertTrue(ampere.contains(simt), "sm_80, expected " + expected);
         }
         assertTrue(h100.size() < 64, "distinct configurations stay few: " + h100.size());
     }
