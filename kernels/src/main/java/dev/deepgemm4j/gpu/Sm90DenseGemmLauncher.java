@@ -93,9 +93,9 @@ final class Sm90DenseGemmLauncher {
 
     /**
      * The encoded map, memoised: encoding costs several microseconds and four maps a call would dominate the host
-     * time of small GEMMs. A map holds only its arguments, so a hit is exact.
+     * time of small GEMMs. A map holds only its arguments, so a hit is exact. The MQA launcher shares it.
      */
-    private static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
+    static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
             int boxInner, int boxOuter, TensorMap.Swizzle swizzle) {
         MapKey key = new MapKey(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
         TensorMap map = MAPS.get(key);

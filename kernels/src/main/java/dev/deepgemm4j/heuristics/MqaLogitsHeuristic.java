@@ -5,8 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Launch geometry of the MQA logits kernels ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
- * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}); none uses dynamic shared memory.
+ * Launch geometry of the MQA logits kernels: the SIMT ones ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
+ * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}; no dynamic shared memory) and the Hopper plain kernel
+ * ({@code sm90_fp8_mqa_logits.cu}, {@link #sm90Plain}).
  */
 public final class MqaLogitsHeuristic {
 
@@ -19,6 +20,9 @@ public final class MqaLogitsHeuristic {
     /** Clean pass: threads and columns per thread. */
     static final int CLEAN_THREADS = 256;
     static final int CLEAN_COLS_PER_THREAD = 4;
+    /** Hopper plain kernel: (query, head) rows per query block and math warpgroups. */
+    static final int SM90_Q_ROWS = 128;
+    static final int SM90_MATH_WGS = 4;
     /** The metadata kernel runs one warp. */
     static final int METADATA_THREADS = 32;
 
@@ -31,6 +35,24 @@ public final class MqaLogitsHeuristic {
         MqaConfig config = new MqaConfig(false, heads, headDim, TILE_KV);
         return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(sQ, 1), LaunchGeometry.blocks(cols,
                 TILE_KV), 1, TILE_KV, 0));
+    }
+
+    /**
+     * The Hopper plain logits for {@code sQ} queries on {@code numSms} SMs: 4 math warpgroups (256-row KV tiles) and
+     * 128-row query blocks for every (H, D), the configuration the H100 harness measured fastest for H=64, D=128 (the
+     * 2-warpgroup ping-pong and 256-row variants were slower: docs/perf/2026-12-06-h100-mqa.txt).
+     */
+    public static Launch<Sm90MqaConfig> sm90Plain(long sQ, int heads, int headDim, int numSms) {
+        requireHeads(heads, headDim);
+        if (sQ < 1 || numSms < 1) {
+            throw new IllegalArgumentException("S and numSms must be positive, got " + sQ + " and " + numSms);
+        }
+        Sm90MqaConfig config = sm90Config(heads, headDim);
+        return new Launch<>(config, config.geometry(sQ, numSms));
+    }
+
+    private static Sm90MqaConfig sm90Config(int heads, int headDim) {
+        return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false);
     }
 
     /** The clean pass over logits [sQ, cols]: grid (sQ, ceil(cols/1024), 1), 256 threads. */
@@ -60,6 +82,11 @@ public final class MqaLogitsHeuristic {
                 for (int d : HEAD_DIMS) {
                     all.add(new MqaConfig(paged, h, d, TILE_KV));
                 }
+            }
+        }
+        for (int h : HEADS) {
+            for (int d : HEAD_DIMS) {
+                all.add(sm90Config(h, d));
             }
         }
         all.add(cleanConfig());
