@@ -2,7 +2,8 @@
 // clean_logits pass of the plain MQA logits; never used with compressed logits). Columns inside are untouched.
 //
 // Baked: DG_KERNEL_NAME, DG_THREADS (block size), DG_COLS_PER_THREAD (part of the configuration key only: the body
-// always stores 16 bytes per thread and step where alignment allows).
+// always stores 16 bytes per thread and step where alignment allows), DG_PAGED (1: the paged variant below, after the
+// Hopper paged kernel; its visible range is [0, context_lens[b, t]) and its parameters are listed at the kernel).
 //
 // Parameters (exact order):
 //   const int* ks      [s_q]
@@ -42,8 +43,20 @@ DG_D void dg_fill_neg_inf(float* row, i64 a, i64 b) {
     }
 }
 
+#ifndef DG_PAGED
+#define DG_PAGED 0
+#endif
+
+#if DG_PAGED
+// Paged variant (after the Hopper paged kernel, which stores only visible logits): row r = b·next_n + t sees
+// [0, context_lens[b, t]); parameters (const int* context_lens, i64 cl_sb, int next_n, float* logits, i64 l_ss,
+// int s_q = batch·next_n, int cols = max_context_len), same launch.
+extern "C" __global__ void __launch_bounds__(DG_THREADS, 1) DG_KERNEL_NAME(
+        const int* context_lens, i64 cl_sb, int next_n, float* logits, i64 l_ss, int s_q, int cols) {
+#else
 extern "C" __global__ void __launch_bounds__(DG_THREADS, 1) DG_KERNEL_NAME(
         const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int cols) {
+#endif
     const i64 i = blockIdx.x;
     if (i >= s_q) {
         return;
@@ -51,8 +64,13 @@ extern "C" __global__ void __launch_bounds__(DG_THREADS, 1) DG_KERNEL_NAME(
     const i64 chunk = ((i64) cols + gridDim.y - 1) / gridDim.y;
     const i64 begin = dg_min64((i64) blockIdx.y * chunk, (i64) cols);
     const i64 end = dg_min64(begin + chunk, (i64) cols);
+#if DG_PAGED
+    const i64 lo = 0;
+    const i64 hi = context_lens[(i / next_n) * cl_sb + i % next_n];
+#else
     const i64 lo = ks[i];
     const i64 hi = ke[i];
+#endif
     float* row = logits + i * l_ss;
     if (hi <= lo) {
         dg_fill_neg_inf(row, begin, end);

@@ -51,6 +51,43 @@ public final class MqaLogitsHeuristic {
         return new Launch<>(config, config.geometry(sQ, numSms));
     }
 
+    /**
+     * The Hopper paged logits: one CTA per row of the schedule ({@code scheduleSms} = its rows − 1), the deepest KV
+     * pipeline that fits.
+     */
+    public static Launch<Sm90PagedMqaConfig> sm90Paged(int heads, int headDim, int nextN, int blockKv,
+            int scheduleSms) {
+        requireHeads(heads, headDim);
+        if (scheduleSms < 1) {
+            throw new IllegalArgumentException("the schedule must cover at least one SM, got " + scheduleSms);
+        }
+        if ((nextN != 1 && nextN != 2) || (blockKv != 32 && blockKv != 64)) {
+            throw new IllegalArgumentException("the Hopper paged kernel needs next_n 1 or 2 and block_kv 32 or 64, got "
+                    + nextN + " and " + blockKv);
+        }
+        Sm90PagedMqaConfig config = Sm90PagedMqaConfig.of(heads, headDim, nextN, blockKv);
+        return new Launch<>(config, new LaunchGeometry(scheduleSms, 1, 1, config.threads(),
+                config.dynamicSharedBytes()));
+    }
+
+    /** The paged clean pass over logits [rows, cols]: grid (rows, ceil(cols/1024), 1), 256 threads. */
+    public static Launch<SimpleKernelConfig> pagedClean(long rows, long cols) {
+        return new Launch<>(pagedCleanConfig(), new LaunchGeometry(LaunchGeometry.blocks(rows, 1),
+                LaunchGeometry.blocks(cols, (long) CLEAN_THREADS * CLEAN_COLS_PER_THREAD), 1, CLEAN_THREADS, 0));
+    }
+
+    private static SimpleKernelConfig pagedCleanConfig() {
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_COLS_PER_THREAD, true),
+                CLEAN_THREADS, 0);
+    }
+
+    /**
+     * Hopper paged configurations compiled ahead of time: the benchmark's (H=64, D=128, block_kv=64, next_n 1 and 2)
+     * and a fixed sample of the others (the rest compile on first use).
+     */
+    static final int[][] SM90_PAGED_CATALOG = {{64, 128, 1, 64}, {64, 128, 2, 64}, {64, 64, 2, 64}, {32, 64, 2, 32},
+        {32, 32, 1, 32}};
+
     private static Sm90MqaConfig sm90Config(int heads, int headDim) {
         return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false);
     }
@@ -89,7 +126,11 @@ public final class MqaLogitsHeuristic {
                 all.add(sm90Config(h, d));
             }
         }
+        for (int[] c : SM90_PAGED_CATALOG) {
+            all.add(Sm90PagedMqaConfig.of(c[0], c[1], c[2], c[3]));
+        }
         all.add(cleanConfig());
+        all.add(pagedCleanConfig());
         all.add(metadataConfig());
         return all;
     }

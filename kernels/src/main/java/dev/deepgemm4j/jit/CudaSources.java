@@ -258,6 +258,45 @@ public final class CudaSources {
     }
 
     /**
+     * Hopper paged MQA logits, family {@code sm90_fp8_paged_mqa_logits} (sm_90a only): persistent CTAs walking the
+     * (atom, 256-position split) units of the scheduling metadata ({@link #pagedMqaMetadata()}); each KV tile is read
+     * once for both draft tokens. Writes only the visible logits (NaN where a visible position's block table entry is
+     * invalid); the paged clean pass ({@link #mqaLogitsClean(int, int, boolean)}) writes the −inf.
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_q, CUtensorMap tm_kv, const u8* kv_cache, i64 block_bytes, int num_blocks,
+     * const float* weights, i64 w_sr, const int* context_lens, i64 cl_sb, const int* block_table, i64 bt_sb,
+     * int max_blocks, const int* schedule, float* logits, i64 l_sr, int batch, int max_context_len, u32* status)}:
+     * tm_q maps q [batch·next_n·H, D] UINT8 with box D × next_n·H; tm_kv the cache's FP8 part as UINT8 dims
+     * {D, block_kv, num_blocks}, strides {D, block_bytes}, box {D, block_kv, 1}; both swizzled by D bytes; schedule
+     * [grid + 1, 2].
+     *
+     * <p>Launch: grid (the schedule's num_sms), block ({@link #sm90MqaThreads}(4)), dynamic shared memory
+     * {@link #sm90PagedMqaSharedBytes}.
+     */
+    public static KernelSource sm90Fp8PagedMqaLogits(int heads, int headDim, int nextN, int blockKv, int stages) {
+        require(heads == 32 || heads == 64, "heads must be 32 or 64, got " + heads);
+        require(headDim == 32 || headDim == 64 || headDim == 128, "headDim must be 32, 64 or 128, got " + headDim);
+        require(nextN == 1 || nextN == 2, "nextN must be 1 or 2, got " + nextN);
+        require(blockKv == 32 || blockKv == 64, "blockKv must be 32 or 64, got " + blockKv);
+        require(stages >= 2 && stages <= 8 && sm90PagedMqaSharedBytes(heads, headDim, nextN, stages) <= SM90_SMEM_LIMIT,
+                "stages must be in [2, 8] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+        return SourceAssembler.classpath().assemble("sm90_fp8_paged_mqa_logits", "dg_sm90_fp8_paged_mqa_logits_h"
+                + heads + "_d" + headDim + "_n" + nextN + "_b" + blockKv + "_s" + stages, constants("DG_HEADS", heads,
+                "DG_HEAD_DIM", headDim, "DG_NEXT_N", nextN, "DG_BLOCK_KV", blockKv, "DG_KV_STAGES", stages));
+    }
+
+    /** Dynamic shared memory of the Hopper paged kernel: slack, two 1 KB-aligned q stages, the 256-row KV stages, barriers. */
+    public static int sm90PagedMqaSharedBytes(int heads, int headDim, int nextN, int stages) {
+        return 1024 + 2 * alignUp(nextN * heads * headDim, 1024) + stages * PAGED_SPLIT_KV * headDim + 1024;
+    }
+
+    /** The deepest KV pipeline of the Hopper paged kernel that fits (at most 8). */
+    public static int sm90PagedMqaMaxStages(int heads, int headDim, int nextN) {
+        return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * alignUp(nextN * heads * headDim, 1024))
+                / (PAGED_SPLIT_KV * headDim));
+    }
+
+    /**
      * The clean pass of the plain MQA logits, family {@code mqa_logits_clean}: −inf at every column outside
      * [ks[i], ke[i]).
      *
@@ -268,10 +307,23 @@ public final class CudaSources {
      * configuration key only.
      */
     public static KernelSource mqaLogitsClean(int threads, int colsPerThread) {
+        return mqaLogitsClean(threads, colsPerThread, false);
+    }
+
+    /**
+     * The clean pass, plain ({@code paged} false, as {@link #mqaLogitsClean(int, int)}) or paged: −inf at every
+     * column outside [0, context_lens[b, t]) of row b·next_n + t, parameters {@code (const int* context_lens,
+     * i64 cl_sb, int next_n, float* logits, i64 l_ss, int rows, int cols)}, same launch.
+     */
+    public static KernelSource mqaLogitsClean(int threads, int colsPerThread, boolean paged) {
         requireThreads(threads);
         require(colsPerThread >= 1 && colsPerThread <= 16, "colsPerThread must be in [1, 16], got " + colsPerThread);
-        return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
-                + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+        if (!paged) {
+            return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
+                    + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+        }
+        return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_paged_clean_t" + threads + "_c"
+                + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread, "DG_PAGED", 1));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.deepgemm4j.gpu;
 
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
+import static dev.deepgemm4j.gpu.GpuTestSupport.copyInto;
 import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -9,8 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.backend.Backend;
+import dev.deepgemm4j.backend.Backends;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +70,7 @@ class GpuMqaLogitsTest {
         boolean hopperRan = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum() > sm90;
         assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper kernel runs exactly on sm_90");
         int[] base = maxSeqlenK > 0 ? ranges[0] : new int[S];
-        assertPlainOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
+        assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
     }
 
     /**
@@ -107,7 +112,7 @@ class GpuMqaLogitsTest {
             Tensor first = run.get();
             assertEquals(GpuTestSupport.hopper() ? sm90 + 1 : sm90, MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum(),
                     "Hopper plain launches");
-            assertPlainOutput(cpu, first, ranges[0], ranges[1], new int[s], clean, GpuTestSupport.hopper());
+            assertOutput(cpu, first, ranges[0], ranges[1], new int[s], clean, GpuTestSupport.hopper());
             byte[] want = storageBytes(first);
             for (int rerun = 0; rerun < 20; rerun++) {
                 Tensor again = run.get();
@@ -121,11 +126,11 @@ class GpuMqaLogitsTest {
     }
 
     /**
-     * A plain output against the CPU's: byte for byte where the SIMT kernel ran; where the Hopper kernel ran, every
+     * A plain or paged output against the CPU's: byte for byte where the SIMT kernel ran; where the Hopper kernel ran, every
      * storage byte outside the visible logits (the −inf masks, the untouched zeros, the padding) byte for byte and
      * the visible logits finite and within calc_diff 1e-5.
      */
-    private static void assertPlainOutput(Tensor cpu, Tensor gpu, int[] from, int[] to, int[] base, boolean clean,
+    private static void assertOutput(Tensor cpu, Tensor gpu, int[] from, int[] to, int[] base, boolean clean,
             boolean hopperRan) {
         if (!hopperRan) {
             assertSameStorage(cpu, gpu);
@@ -151,7 +156,7 @@ class GpuMqaLogitsTest {
         }
         for (int i = 0; i < want.length; i++) {
             if (!visible[i] && want[i] != got[i]) {
-                throw new AssertionError("Hopper plain logits differ from the CPU's outside the visible positions at"
+                throw new AssertionError("Hopper logits differ from the CPU's outside the visible positions at"
                         + " storage byte " + i + ": " + got[i] + " instead of " + want[i]);
             }
         }
@@ -168,26 +173,105 @@ class GpuMqaLogitsTest {
         assertArrayEquals(cpu.toIntArray(), gpu.toHost().toIntArray());
     }
 
-    @ParameterizedTest(name = "next_n={0} H={1} D={2} block_kv={3} clean={4}")
-    @CsvSource({"1,64,128,64,true", "2,64,128,64,true", "2,32,64,32,false", "1,32,32,32,true",
-        "2,64,64,64,false"})
-    void paged(int nextN, int h, int d, int blockKv, boolean clean) {
-        SplittableRandom rng = new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0));
+    /**
+     * Paged logits: the Hopper kernel on sm_90 (the SIMT one elsewhere), with the SM count narrowed in some cases so
+     * that the schedule (recomputed for it) gives each CTA many units; 5 reruns bitwise identical.
+     */
+    @ParameterizedTest(name = "next_n={0} H={1} D={2} block_kv={3} clean={4} num_sms={5}")
+    @CsvSource({"1,64,128,64,true,0", "2,64,128,64,true,0", "2,32,64,32,false,0", "1,32,32,32,true,5",
+        "2,64,64,64,false,0", "2,64,128,64,true,3", "1,64,128,32,false,7", "2,32,128,64,true,0"})
+    void paged(int nextN, int h, int d, int blockKv, boolean clean, int numSms) {
+        SplittableRandom rng = new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms);
         int batch = 6;
         GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
         Tensor lens = contextLens(rng, batch, nextN);
         Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
         Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
-        Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
-        Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(), scheduleCpu,
-                MAX_CONTEXT, clean);
-        Tensor lensGpu = toGpu(lens);
-        Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
-        Tensor gpu = DeepGemm.fp8PagedMqaLogits(toGpu(q), toGpu(cache.kvCache()), toGpu(weights), lensGpu,
-                toGpu(cache.blockTable()), scheduleGpu, MAX_CONTEXT, clean);
-        assertSameStorage(cpu, gpu);
-        int rows = batch * nextN;
-        assertVisibleClose(cpu, gpu.toHost(), new int[rows], lens.toIntArray(), new int[rows], clean, 1e-10);
+        int savedSms = DeepGemm.getNumSms();
+        if (numSms > 0) {
+            DeepGemm.setNumSms(numSms);
+        }
+        try {
+            Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
+            Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
+                    scheduleCpu, MAX_CONTEXT, clean);
+            Tensor lensGpu = toGpu(lens);
+            Tensor qGpu = toGpu(q);
+            Tensor cacheGpu = toGpu(cache.kvCache());
+            Tensor wGpu = toGpu(weights);
+            Tensor tableGpu = toGpu(cache.blockTable());
+            Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
+            assertArrayEquals(scheduleCpu.toIntArray(), scheduleGpu.toHost().toIntArray(), "schedule");
+            long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+            Supplier<Tensor> run = () -> DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu,
+                    scheduleGpu, MAX_CONTEXT, clean);
+            Tensor gpu = run.get();
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
+            int rows = batch * nextN;
+            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
+            byte[] want = storageBytes(gpu);
+            for (int rerun = 0; rerun < 5; rerun++) {
+                assertArrayEquals(want, storageBytes(run.get()), "rerun " + rerun + " differs");
+            }
+        } finally {
+            DeepGemm.setNumSms(savedSms);
+        }
+    }
+
+    /**
+     * The scheduling metadata and the paged logits captured together in one CUDA graph (into preallocated outputs),
+     * then replayed for new context lengths written into the same device tensor: each replay recomputes the
+     * schedule and the logits, which match the CPU's for those lengths.
+     */
+    @ParameterizedTest(name = "next_n={0}")
+    @CsvSource({"1", "2"})
+    void pagedMetadataAndLogitsReplayFromOneGraph(int nextN) {
+        SplittableRandom rng = new SplittableRandom(500L + nextN);
+        int batch = 7;
+        int h = 64;
+        int d = 128;
+        int blockKv = 64;
+        GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
+        Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
+        Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
+        Tensor qGpu = toGpu(q);
+        Tensor cacheGpu = toGpu(cache.kvCache());
+        Tensor wGpu = toGpu(weights);
+        Tensor tableGpu = toGpu(cache.blockTable());
+        Tensor lensGpu = toGpu(contextLens(rng, batch, nextN));
+        int numSms = DeepGemm.getNumSms();
+        // Compiles and loads the kernels and allocates the outputs the graph will write.
+        Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, numSms);
+        Tensor logitsGpu = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
+                MAX_CONTEXT, true);
+        Backend backend = Backends.forTensor("q", qGpu);
+        long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+        try (GpuGraph graph = Gpu.capture(() -> {
+            backend.pagedMqaLogitsMetadata(lensGpu, blockKv, numSms, scheduleGpu);
+            backend.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu, logitsGpu, true);
+        })) {
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the capture recorded the Hopper paged kernel on sm_90");
+            for (int round = 0; round < 3; round++) {
+                Tensor lens = contextLens(rng, batch, nextN);
+                if (round == 2) {
+                    lens = Tensor.ofInts(new int[batch * nextN], batch, nextN); // nothing visible: all −inf
+                }
+                copyInto(lens, lensGpu);
+                graph.replay();
+                Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, numSms);
+                assertArrayEquals(scheduleCpu.toIntArray(), scheduleGpu.toHost().toIntArray(), "replayed schedule");
+                Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
+                        scheduleCpu, MAX_CONTEXT, true);
+                int rows = batch * nextN;
+                if (round == 2) {
+                    assertSameStorage(cpu, logitsGpu);
+                } else {
+                    assertOutput(cpu, logitsGpu, new int[rows], lens.toIntArray(), new int[rows], true, hopperRan);
+                }
+            }
+        }
     }
 
     /** Context lengths of {@code batch} rows of next_n tokens: 0, 1, tile boundaries, the maximum, then random. */

@@ -63,6 +63,36 @@ class Sm90MqaHeuristicTest {
     }
 
     @Test
+    void pagedKernelRunsOneCtaPerScheduleRowWithTheDeepestPipelineThatFits() {
+        // {H, D, next_n, block_kv, stages, smem}: 1 KB slack + 2 q stages (1 KB aligned) + stages·256·D + 1 KB.
+        int[][] expected = {{64, 128, 2, 64, 6, 231424}, {64, 128, 1, 64, 6, 215040}, {32, 32, 1, 32, 8, 69632},
+            {64, 64, 2, 64, 8, 149504}};
+        for (int[] e : expected) {
+            Launch<Sm90PagedMqaConfig> launch = MqaLogitsHeuristic.sm90Paged(e[0], e[1], e[2], e[3], 132);
+            Sm90PagedMqaConfig c = launch.config();
+            assertEquals(List.of(e[4], e[5], 640, e[2] * e[0]), List.of(c.stages(), c.dynamicSharedBytes(),
+                    c.threads(), c.qRows()), c.toString());
+            assertEquals(132, launch.geometry().gridX());
+            assertEquals(e[5], launch.geometry().dynamicSharedBytes());
+            assertTrue(c.source().code().contains("#define DG_NEXT_N " + e[2] + "\n"));
+            assertTrue(c.source().code().contains("#define DG_BLOCK_KV " + e[3] + "\n"));
+        }
+        // set_num_sms(7): the schedule has 8 rows, the grid 7 CTAs.
+        assertEquals(7, MqaLogitsHeuristic.sm90Paged(64, 128, 2, 64, 7).geometry().gridX());
+        assertThrows(IllegalArgumentException.class, () -> MqaLogitsHeuristic.sm90Paged(64, 128, 2, 64, 0));
+        assertThrows(IllegalArgumentException.class, () -> MqaLogitsHeuristic.sm90Paged(64, 128, 3, 64, 132));
+        assertThrows(IllegalArgumentException.class, () -> MqaLogitsHeuristic.sm90Paged(64, 128, 2, 16, 132));
+        List<KernelConfig> catalog = KernelCatalog.all();
+        for (int nextN : new int[] {1, 2}) {
+            assertTrue(catalog.contains(MqaLogitsHeuristic.sm90Paged(64, 128, nextN, 64, 132).config()),
+                    "the benchmark's paged configurations are compiled ahead of time");
+        }
+        assertTrue(catalog.contains(MqaLogitsHeuristic.pagedClean(512, 70000).config()));
+        assertEquals(69, MqaLogitsHeuristic.pagedClean(512, 70000).geometry().gridY());
+        assertTrue(MqaLogitsHeuristic.pagedClean(512, 70000).source().code().contains("#define DG_PAGED 1\n"));
+    }
+
+    @Test
     void badShapesAndConfigurationsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> MqaLogitsHeuristic.sm90Plain(8, 16, 128, 132));
         assertThrows(IllegalArgumentException.class, () -> MqaLogitsHeuristic.sm90Plain(8, 64, 256, 132));
