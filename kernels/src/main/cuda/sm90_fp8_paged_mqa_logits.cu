@@ -6,7 +6,7 @@
 //   logits[r, p] = Σ_h weights[r, h] · ReLU(scale(p) · Σ_d q[b, t, h, d] · kv(p)[d]),
 //   kv(p) = slot p % block_kv of cache block block_table[b, p / block_kv]; a visible position whose table entry is
 //   not a block of the cache (p / block_kv ≥ max_blocks, or an id outside [0, num_blocks)) gets NaN.
-// Nothing else is written: the clean pass (mqa_logits_clean.cu, paged variant) writes −inf there.
+// Nothing else is written: the clean pass (paged_mqa_logits_clean.cu) writes −inf there.
 // Cache block layout (the "fused" kv_cache): block_kv·D FP8 bytes (slot-major), then block_kv FP32 scales.
 //
 // Parameters, in order:

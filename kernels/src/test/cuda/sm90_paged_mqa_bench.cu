@@ -1,6 +1,6 @@
 // Standalone correctness + speed harness for kernels/src/main/cuda/sm90_fp8_paged_mqa_logits.cu, driven by the
-// scheduling metadata kernel (paged_mqa_metadata.cu) and followed by the paged clean pass (mqa_logits_clean.cu with
-// DG_PAGED 1).
+// scheduling metadata kernel (paged_mqa_metadata.cu) and followed by the paged clean pass
+// (paged_mqa_logits_clean.cu).
 //
 // Per case: a fused paged cache of random FP8 values and scales (some negative), each sequence's blocks scattered
 // over the cache by a shuffled block table, 2-D context lengths, FP32 weights; the output is poisoned with 0x7F
@@ -106,8 +106,7 @@
 #define DG_KERNEL_NAME paged_clean
 #define DG_THREADS 256
 #define DG_COLS_PER_THREAD 4
-#define DG_PAGED 1
-#include "mqa_logits_clean.cu"
+#include "paged_mqa_logits_clean.cu"
 #undef DG_KERNEL_NAME
 
 using dg_sm90::TmaDesc;

@@ -311,9 +311,10 @@ public final class CudaSources {
     }
 
     /**
-     * The clean pass, plain ({@code paged} false, as {@link #mqaLogitsClean(int, int)}) or paged: −inf at every
-     * column outside [0, context_lens[b, t]) of row b·next_n + t, parameters {@code (const int* context_lens,
-     * i64 cl_sb, int next_n, float* logits, i64 l_ss, int rows, int cols)}, same launch.
+     * The clean pass, plain ({@code paged} false, as {@link #mqaLogitsClean(int, int)}) or paged (family
+     * {@code paged_mqa_logits_clean}): −inf at every column outside [0, context_lens[b, t]) of row b·next_n + t,
+     * parameters {@code (const int* context_lens, i64 cl_sb, int next_n, float* logits, i64 l_ss, int rows,
+     * int cols)}, same launch.
      */
     public static KernelSource mqaLogitsClean(int threads, int colsPerThread, boolean paged) {
         requireThreads(threads);
@@ -322,8 +323,8 @@ public final class CudaSources {
             return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
                     + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
         }
-        return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_paged_clean_t" + threads + "_c"
-                + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread, "DG_PAGED", 1));
+        return SourceAssembler.classpath().assemble("paged_mqa_logits_clean", "dg_paged_mqa_logits_clean_t" + threads
+                + "_c" + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
     }
 
     /**

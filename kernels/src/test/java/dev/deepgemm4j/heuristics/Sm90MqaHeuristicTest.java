@@ -89,7 +89,7 @@ class Sm90MqaHeuristicTest {
         }
         assertTrue(catalog.contains(MqaLogitsHeuristic.pagedClean(512, 70000).config()));
         assertEquals(69, MqaLogitsHeuristic.pagedClean(512, 70000).geometry().gridY());
-        assertTrue(MqaLogitsHeuristic.pagedClean(512, 70000).source().code().contains("#define DG_PAGED 1\n"));
+        assertEquals("paged_mqa_logits_clean", MqaLogitsHeuristic.pagedClean(512, 70000).source().family());
     }
 
     @Test
