@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the sm_90a MQA logits harness (sm90_mqa_bench.cu) on a Hopper host. With OUT set, writes
-# $OUT/mqa_bench.txt and $OUT/mqa_build.txt. Args go to the harness (--quick: one timed shape per config).
+# $OUT/mqa_bench.txt and $OUT/mqa_build.txt. Args go to the harness (--quick: time only the shipped configuration).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${MQA_SRC:-$HERE/../../main/cuda}
