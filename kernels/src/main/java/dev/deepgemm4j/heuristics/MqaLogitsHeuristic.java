@@ -39,8 +39,9 @@ public final class MqaLogitsHeuristic {
 
     /**
      * The Hopper plain logits for {@code sQ} queries on {@code numSms} SMs: 4 math warpgroups (256-row KV tiles) and
-     * 128-row query blocks for every (H, D), the configuration the H100 harness measured fastest for H=64, D=128 (the
-     * 2-warpgroup ping-pong and 256-row variants were slower: docs/perf/2026-12-06-h100-mqa.txt).
+     * 128-row query blocks for every (H, D), the configuration the earlier H100 harness runs measured fastest for
+     * H=64, D=128 (the 2-warpgroup ping-pong and 256-row variants were slower; kernels/src/test/cuda/sm90_mqa_bench.cu
+     * times all three).
      */
     public static Launch<Sm90MqaConfig> sm90Plain(long sQ, int heads, int headDim, int numSms) {
         requireHeads(heads, headDim);
