@@ -247,3 +247,37 @@ __device__ __forceinline__ void stmatrix_x4(u32 addr, u32 r0, u32 r1, u32 r2, u3
 }
 
 }  // namespace dg_sm90
+
+// =========================================================================================================
+// MQA logits section (sm90_fp8_mqa_logits.cu): wider WGMMA register lists and a partial WGMMA wait.
+// =========================================================================================================
+
+// Register and constraint lists for N up to 256 (the MQA kernel's 256-row query blocks); the macros above expand
+// lazily, so defining the longer lists here is enough for DG_SM90_DEFINE_WGMMA_E4M3 to accept N = 200..256.
+#define DG_RL_200 DG_RL_192 ", %99, %100, %101, %102"
+#define DG_RL_208 DG_RL_200 ", %103, %104, %105, %106"
+#define DG_RL_216 DG_RL_208 ", %107, %108, %109, %110"
+#define DG_RL_224 DG_RL_216 ", %111, %112, %113, %114"
+#define DG_RL_232 DG_RL_224 ", %115, %116, %117, %118"
+#define DG_RL_240 DG_RL_232 ", %119, %120, %121, %122"
+#define DG_RL_248 DG_RL_240 ", %123, %124, %125, %126"
+#define DG_RL_256 DG_RL_248 ", %127, %128, %129, %130"
+#define DG_CL_200(d) DG_CL_192(d), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99])
+#define DG_CL_208(d) DG_CL_200(d), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103])
+#define DG_CL_216(d) DG_CL_208(d), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107])
+#define DG_CL_224(d) DG_CL_216(d), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111])
+#define DG_CL_232(d) DG_CL_224(d), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115])
+#define DG_CL_240(d) DG_CL_232(d), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119])
+#define DG_CL_248(d) DG_CL_240(d), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123])
+#define DG_CL_256(d) DG_CL_248(d), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+
+namespace dg_sm90 {
+
+// Waits until at most N committed WGMMA groups are still in flight (N = 1: double-buffered accumulators, the next
+// tile's WGMMAs keep running while this tile's epilogue reads the other set).
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory"); }
+
+}  // namespace dg_sm90
+// =========================================================================================================
+// end of the MQA logits section

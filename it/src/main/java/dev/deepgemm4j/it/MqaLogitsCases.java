@@ -29,8 +29,16 @@ final class MqaLogitsCases {
     private MqaLogitsCases() {
     }
 
-    /** Prefill: {@code seq} queries over {@code seqKv} keys, query i seeing a causal window that ends at its row. */
-    record Plain(int seq, int seqKv, int heads, int dim) {
+    /**
+     * Prefill: {@code seq} queries over {@code seqKv} keys, query i seeing a causal window that ends at its row; with
+     * {@code contextParallel}, DeepGEMM's context-parallel ranges instead (two query halves, each a causal window
+     * placed in a different part of the keys).
+     */
+    record Plain(int seq, int seqKv, int heads, int dim, boolean contextParallel) {
+
+        Plain(int seq, int seqKv, int heads, int dim) {
+            this(seq, seqKv, heads, dim, false);
+        }
     }
 
     /** Decode: {@code batch} sequences of about {@code avgContext} cached keys each, one query token apiece. */
@@ -45,7 +53,7 @@ final class MqaLogitsCases {
             double bytes = (double) p.seq() * p.heads() * (p.dim() + 4) + (double) p.seqKv() * (p.dim() + 4)
                     + 4.0 * p.seq() * p.seqKv();
             cases.add(new BenchCase("fp8_mqa_logits", "", "S=" + p.seq() + " S_kv=" + p.seqKv() + " H=" + p.heads()
-                    + " D=" + p.dim(), 2.0 * pairs * p.heads() * p.dim(), bytes, BenchCase.FP32_OUTPUT,
+                    + " D=" + p.dim() + (p.contextParallel() ? " CP" : ""), 2.0 * pairs * p.heads() * p.dim(), bytes, BenchCase.FP32_OUTPUT,
                     location -> new PlainTrial(location, p, window[0], window[1])));
         }
         int numSms = DeepGemm.getNumSms();
@@ -69,12 +77,32 @@ final class MqaLogitsCases {
 
     /** {ks, ke}: query i sees keys [ks[i], ke[i]) with ke[i] = S_kv − S + i + 1 and ks[i] a small random offset. */
     private static int[][] windows(Plain p) {
+        if (p.contextParallel()) {
+            return contextParallelWindows(p);
+        }
         SplittableRandom rng = new SplittableRandom(29L + p.seq());
         int[] ks = new int[p.seq()];
         int[] ke = new int[p.seq()];
         for (int i = 0; i < p.seq(); i++) {
             ke[i] = p.seqKv() - p.seq() + i + 1;
             ks[i] = rng.nextInt(ke[i] / 8 + 1);
+        }
+        return new int[][] {ks, ke};
+    }
+
+    /**
+     * DeepGEMM's context-parallel test ranges: ks = 0; with chunk = S/2, cp = S_kv/S and id = cp/3, the first half's
+     * query i ends at id·chunk + i and the second half's at (2·cp − 1 − id)·chunk + (i − chunk), each at least 1.
+     */
+    private static int[][] contextParallelWindows(Plain p) {
+        int chunk = p.seq() / 2;
+        int cp = p.seqKv() / p.seq();
+        int id = cp / 3;
+        int[] ks = new int[p.seq()];
+        int[] ke = new int[p.seq()];
+        for (int i = 0; i < p.seq(); i++) {
+            long end = i < chunk ? (long) id * chunk + i : (long) (2 * cp - 1 - id) * chunk + (i - chunk);
+            ke[i] = (int) Math.clamp(end, 1, p.seqKv());
         }
         return new int[][] {ks, ke};
     }

@@ -152,7 +152,8 @@ class BenchmarkRunnerTest {
                 .filter(c -> c.label().equals("fp8_gemm_nt [1D2D]")).map(BenchCase::shape).toList();
         assertEquals(21, dense.size());
         assertTrue(dense.containsAll(List.of("M=1 N=2112 K=7168", "M=128 N=7168 K=16384", "M=4096 N=7168 K=2048")));
-        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 3 + 3 + 3 + 6 + 18,
+        // MQA: 4 plain cases (3 causal + DeepGEMM's context-parallel ranges), 3 metadata, 3 paged.
+        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 4 + 3 + 3 + 6 + 18,
                 BenchmarkCli.cases(Plan.gpu(Plan.Size.FULL)).size());
     }
 

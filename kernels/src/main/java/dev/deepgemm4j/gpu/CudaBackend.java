@@ -115,7 +115,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void fp8PagedMqaLogits(Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens, Tensor blockTable,
             Tensor scheduleMeta, Tensor logits, boolean clean) {
-        MqaLogitsLauncher.paged(device(q), q, kvCache, weights, contextLens, blockTable, logits, clean);
+        MqaLogitsLauncher.paged(device(q), q, kvCache, weights, contextLens, blockTable, scheduleMeta, logits, clean);
     }
 
     @Override

@@ -3,25 +3,113 @@ package dev.deepgemm4j.gpu;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.cuda.LaunchArgs;
+import dev.deepgemm4j.cuda.TensorMap;
+import dev.deepgemm4j.heuristics.Launch;
 import dev.deepgemm4j.heuristics.MqaLogitsHeuristic;
+import dev.deepgemm4j.heuristics.Sm90MqaConfig;
+import dev.deepgemm4j.heuristics.Sm90PagedMqaConfig;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The MQA logits kernels: plain ({@code mqa_logits.cu}) with its clean pass ({@code mqa_logits_clean.cu}), paged
- * ({@code paged_mqa_logits.cu}) and the paged schedule ({@code paged_mqa_metadata.cu}). The paged kernel's grid
- * covers every output position, so it reads no schedule.
+ * The MQA logits kernels: plain (the Hopper kernel {@code sm90_fp8_mqa_logits.cu} where {@link #sm90Eligible}, else
+ * the SIMT {@code mqa_logits.cu}) with its clean pass ({@code mqa_logits_clean.cu}), paged (the Hopper kernel
+ * {@code sm90_fp8_paged_mqa_logits.cu}, persistent over the schedule's units, plus the paged clean pass, where
+ * {@link #sm90PagedEligible}; else the SIMT {@code paged_mqa_logits.cu}, whose grid covers every output position so
+ * it reads no schedule) and the paged schedule ({@code paged_mqa_metadata.cu}).
  */
 final class MqaLogitsLauncher {
+
+    /** Plain logits launches of each kernel family since the process started (tests read them to see which ran). */
+    static final LongAdder SM90_PLAIN_LAUNCHES = new LongAdder();
+    static final LongAdder SIMT_PLAIN_LAUNCHES = new LongAdder();
+    /** Paged logits launches of each kernel family. */
+    static final LongAdder SM90_PAGED_LAUNCHES = new LongAdder();
+    static final LongAdder SIMT_PAGED_LAUNCHES = new LongAdder();
+    /** TMA's alignment of base addresses and row pitches. */
+    private static final int TMA_ALIGN = 16;
 
     private MqaLogitsLauncher() {
     }
 
     /**
-     * Logits kernel parameters: {@code (q, q_ss, q_sh, kv, kv_ss, kv_sf, kv_sf_s, weights, w_ss, ks, ke, logits,
-     * l_ss, int s_q, int s_kv, int cols, int compressed)}; then, when {@code clean}, the clean pass
-     * {@code (ks, ke, logits, l_ss, int s_q, int cols)}. The two write disjoint positions.
+     * The logits kernel (Hopper: {@link dev.deepgemm4j.jit.CudaSources#sm90Fp8MqaLogits}; SIMT: {@code (q, q_ss, q_sh,
+     * kv, kv_ss, kv_sf, kv_sf_s, weights, w_ss, ks, ke, logits, l_ss, int s_q, int s_kv, int cols, int compressed)});
+     * then, when {@code clean}, the clean pass {@code (ks, ke, logits, l_ss, int s_q, int cols)}. The two write
+     * disjoint positions.
      */
     static void plain(GpuDevice device, Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke, Tensor logits,
             boolean clean, int maxSeqlenK) {
+        long s = q.size(0);
+        long sKv = kv.data().size(0);
+        long cols = logits.size(1);
+        int sQ = KernelArgs.toInt(s, "S");
+        int width = KernelArgs.toInt(cols, "logits columns");
+        if (sm90Eligible(device, q, kv, weights, logits)) {
+            sm90Plain(device, q, kv, weights, ks, ke, logits, maxSeqlenK);
+            SM90_PLAIN_LAUNCHES.increment();
+        } else {
+            simtPlain(device, q, kv, weights, ks, ke, logits, maxSeqlenK);
+            SIMT_PLAIN_LAUNCHES.increment();
+        }
+        if (clean) {
+            var cleanLaunch = MqaLogitsHeuristic.clean(s, cols);
+            device.launch(cleanLaunch, KernelArgs.begin().addPointer(ks).addPointer(ke).addPointer(logits)
+                    .addLong(logits.stride(0)).addInt(sQ).addInt(width));
+        }
+    }
+
+    /**
+     * Whether the Hopper kernel computes this call: an sm_90 device; q, kv and logits rows contiguous with 16-byte
+     * aligned bases (q and kv are read by TMA as [S·H, D] and [S_kv, D] byte matrices, D-byte row pitches); contiguous
+     * KV scales and weight rows; and at least one whole TMA box of q rows and of KV rows (smaller problems gain
+     * nothing from the pipeline).
+     */
+    static boolean sm90Eligible(GpuDevice device, Tensor q, Fp8Tensor kv, Tensor weights, Tensor logits) {
+        long s = q.size(0);
+        long heads = q.size(1);
+        long dim = q.size(2);
+        long sKv = kv.data().size(0);
+        if (device.info().computeCapabilityMajor() != 9 || device.info().computeCapabilityMinor() != 0
+                || !MqaLogitsHeuristic.HEADS.contains((int) heads) || !MqaLogitsHeuristic.HEAD_DIMS.contains((int) dim)
+                || s * heads > Integer.MAX_VALUE || sKv > Integer.MAX_VALUE) {
+            return false;
+        }
+        Sm90MqaConfig c = MqaLogitsHeuristic.sm90Plain(s, (int) heads, (int) dim, 1).config();
+        Tensor kvData = kv.data();
+        return s * heads >= c.qRows() && sKv >= c.blockKv()
+                && q.stride(2) == 1 && q.stride(1) == dim && q.stride(0) == heads * dim
+                && q.dataAddress() % TMA_ALIGN == 0
+                && kvData.stride(1) == 1 && kvData.stride(0) == dim && kvData.dataAddress() % TMA_ALIGN == 0
+                && (sKv == 1 || kv.scales().stride(0) == 1)
+                && (heads == 1 || weights.stride(1) == 1)
+                && logits.stride(1) == 1;
+    }
+
+    /** The Hopper kernel; the caller checked {@link #sm90Eligible}. */
+    private static void sm90Plain(GpuDevice device, Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke,
+            Tensor logits, int maxSeqlenK) {
+        long s = q.size(0);
+        int heads = (int) q.size(1);
+        int dim = (int) q.size(2);
+        long sKv = kv.data().size(0);
+        Launch<Sm90MqaConfig> launch = MqaLogitsHeuristic.sm90Plain(s, heads, dim, device.numSms());
+        Sm90MqaConfig c = launch.config();
+        TensorMap.Swizzle swizzle = dim == 128 ? TensorMap.Swizzle.B128
+                : dim == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
+        TensorMap mapQ = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, q.dataAddress(), dim, s * heads,
+                dim, dim, c.qRows(), swizzle);
+        TensorMap mapKv = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, kv.data().dataAddress(), dim, sKv,
+                dim, dim, c.blockKv(), swizzle);
+        LaunchArgs args = KernelArgs.begin().addTensorMap(mapQ).addTensorMap(mapKv)
+                .addPointer(kv.scales().dataAddress()).addPointer(weights.dataAddress()).addLong(weights.stride(0))
+                .addPointer(ks).addPointer(ke).addPointer(logits).addLong(logits.stride(0))
+                .addInt((int) s).addInt((int) sKv).addInt(KernelArgs.toInt(logits.size(1), "logits columns"))
+                .addInt(maxSeqlenK > 0 ? 1 : 0).addPointer(0L);
+        device.launch(launch, args);
+    }
+
+    private static void simtPlain(GpuDevice device, Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke,
+            Tensor logits, int maxSeqlenK) {
         long s = q.size(0);
         long sKv = kv.data().size(0);
         long cols = logits.size(1);
@@ -36,11 +124,6 @@ final class MqaLogitsLauncher {
                 .addPointer(logits).addLong(logits.stride(0))
                 .addInt(sQ).addInt(KernelArgs.toInt(sKv, "S_kv")).addInt(width).addInt(maxSeqlenK > 0 ? 1 : 0);
         device.launch(launch, args);
-        if (clean) {
-            var cleanLaunch = MqaLogitsHeuristic.clean(s, cols);
-            device.launch(cleanLaunch, KernelArgs.begin().addPointer(ks).addPointer(ke).addPointer(logits)
-                    .addLong(logits.stride(0)).addInt(sQ).addInt(width));
-        }
     }
 
     /** Kernel parameters: {@code (context_lens, cl_sb, int batch, int next_n, out, int num_sms)}. */
@@ -56,6 +139,85 @@ final class MqaLogitsLauncher {
      * int next_n, int block_kv, int clean)}.
      */
     static void paged(GpuDevice device, Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens,
+            Tensor blockTable, Tensor scheduleMeta, Tensor logits, boolean clean) {
+        if (sm90PagedEligible(device, q, kvCache, weights, scheduleMeta, logits)) {
+            sm90Paged(device, q, kvCache, weights, contextLens, blockTable, scheduleMeta, logits, clean);
+            SM90_PAGED_LAUNCHES.increment();
+            return;
+        }
+        simtPaged(device, q, kvCache, weights, contextLens, blockTable, logits, clean);
+        SIMT_PAGED_LAUNCHES.increment();
+    }
+
+    /**
+     * Whether the Hopper paged kernel computes this call: an sm_90 device, next_n 1 or 2, block_kv 32 or 64, q
+     * contiguous with a 16-byte aligned base (read by TMA as [B·next_n·H, D]), cache blocks 16-byte aligned and
+     * 16-byte multiples apart (a 3-D TMA map over them), contiguous weight rows, a contiguous schedule, unit-stride
+     * logits rows, and sizes within the kernel's ints.
+     */
+    static boolean sm90PagedEligible(GpuDevice device, Tensor q, Tensor kvCache, Tensor weights, Tensor scheduleMeta,
+            Tensor logits) {
+        long batch = q.size(0);
+        long nextN = q.size(1);
+        long heads = q.size(2);
+        long dim = q.size(3);
+        long numBlocks = kvCache.size(0);
+        long blockKv = kvCache.size(1);
+        long blockBytes = numBlocks > 1 ? kvCache.stride(0) : blockKv * (dim + 4);
+        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0
+                && (nextN == 1 || nextN == 2) && (blockKv == 32 || blockKv == 64)
+                && MqaLogitsHeuristic.HEADS.contains((int) heads) && MqaLogitsHeuristic.HEAD_DIMS.contains((int) dim)
+                && batch >= 1 && numBlocks >= 1 && batch * nextN * heads <= Integer.MAX_VALUE
+                && numBlocks <= Integer.MAX_VALUE
+                && q.stride(3) == 1 && q.stride(2) == dim && q.stride(1) == heads * dim
+                && (batch == 1 || q.stride(0) == nextN * heads * dim) && q.dataAddress() % TMA_ALIGN == 0
+                && kvCache.dataAddress() % TMA_ALIGN == 0 && blockBytes % TMA_ALIGN == 0
+                && blockBytes >= blockKv * (dim + 4)
+                && weights.stride(1) == 1
+                && scheduleMeta.size(0) >= 2 && scheduleMeta.stride(0) == 2 && scheduleMeta.stride(1) == 1
+                && logits.stride(1) == 1;
+    }
+
+    /** The Hopper paged kernel and the paged clean pass; the caller checked {@link #sm90PagedEligible}. */
+    private static void sm90Paged(GpuDevice device, Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens,
+            Tensor blockTable, Tensor scheduleMeta, Tensor logits, boolean clean) {
+        int batch = (int) q.size(0);
+        int nextN = (int) q.size(1);
+        int heads = (int) q.size(2);
+        int dim = (int) q.size(3);
+        long numBlocks = kvCache.size(0);
+        int blockKv = (int) kvCache.size(1);
+        long blockBytes = numBlocks > 1 ? kvCache.stride(0) : (long) blockKv * (dim + 4);
+        long maxContextLen = logits.size(1);
+        int scheduleSms = KernelArgs.toInt(scheduleMeta.size(0) - 1, "schedule rows");
+        Launch<Sm90PagedMqaConfig> launch = MqaLogitsHeuristic.sm90Paged(heads, dim, nextN, blockKv, scheduleSms);
+        Sm90PagedMqaConfig c = launch.config();
+        TensorMap.Swizzle swizzle = dim == 128 ? TensorMap.Swizzle.B128
+                : dim == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
+        TensorMap mapQ = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, q.dataAddress(), dim,
+                (long) batch * nextN * heads, dim, dim, c.qRows(), swizzle);
+        TensorMap mapKv = TensorMap.encodeTiled(TensorMap.DataType.UINT8, kvCache.dataAddress(),
+                new long[] {dim, blockKv, numBlocks}, new long[] {dim, blockBytes}, new int[] {dim, blockKv, 1},
+                new int[] {1, 1, 1}, TensorMap.Interleave.NONE, swizzle, TensorMap.L2Promotion.B256,
+                TensorMap.OobFill.NONE);
+        LaunchArgs args = KernelArgs.begin().addTensorMap(mapQ).addTensorMap(mapKv)
+                .addPointer(kvCache.dataAddress()).addLong(blockBytes).addInt((int) numBlocks)
+                .addPointer(weights.dataAddress()).addLong(weights.stride(0))
+                .addPointer(contextLens).addLong(contextLens.stride(0))
+                .addPointer(blockTable).addLong(blockTable.stride(0))
+                .addInt(KernelArgs.toInt(blockTable.size(1), "max_blocks"))
+                .addPointer(scheduleMeta).addPointer(logits).addLong(logits.stride(0))
+                .addInt(batch).addInt(KernelArgs.toInt(maxContextLen, "max_context_len")).addPointer(0L);
+        device.launch(launch, args);
+        if (clean) {
+            int rows = KernelArgs.toInt((long) batch * nextN, "B·next_n");
+            device.launch(MqaLogitsHeuristic.pagedClean(rows, maxContextLen), KernelArgs.begin()
+                    .addPointer(contextLens).addLong(contextLens.stride(0)).addInt(nextN).addPointer(logits)
+                    .addLong(logits.stride(0)).addInt(rows).addInt((int) maxContextLen));
+        }
+    }
+
+    private static void simtPaged(GpuDevice device, Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens,
             Tensor blockTable, Tensor logits, boolean clean) {
         long batch = q.size(0);
         long nextN = q.size(1);

@@ -95,7 +95,7 @@ final class Sm90DenseGemmLauncher {
 
     /**
      * The encoded map, memoised: encoding costs several microseconds and four maps a call would dominate the host
-     * time of small GEMMs. A map holds only its arguments, so a hit is exact.
+     * time of small GEMMs. A map holds only its arguments, so a hit is exact. The MQA launcher shares it.
      */
     static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
             int boxInner, int boxOuter, TensorMap.Swizzle swizzle) {

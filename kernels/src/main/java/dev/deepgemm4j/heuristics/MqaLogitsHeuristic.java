@@ -5,8 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Launch geometry of the MQA logits kernels ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
- * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}); none uses dynamic shared memory.
+ * Launch geometry of the MQA logits kernels: the SIMT ones ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
+ * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}; no dynamic shared memory) and the Hopper plain kernel
+ * ({@code sm90_fp8_mqa_logits.cu}, {@link #sm90Plain}).
  */
 public final class MqaLogitsHeuristic {
 
@@ -19,6 +20,9 @@ public final class MqaLogitsHeuristic {
     /** Clean pass: threads and columns per thread. */
     static final int CLEAN_THREADS = 256;
     static final int CLEAN_COLS_PER_THREAD = 4;
+    /** Hopper plain kernel: (query, head) rows per query block and math warpgroups. */
+    static final int SM90_Q_ROWS = 128;
+    static final int SM90_MATH_WGS = 4;
     /** The metadata kernel runs one warp. */
     static final int METADATA_THREADS = 32;
 
@@ -31,6 +35,62 @@ public final class MqaLogitsHeuristic {
         MqaConfig config = new MqaConfig(false, heads, headDim, TILE_KV);
         return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(sQ, 1), LaunchGeometry.blocks(cols,
                 TILE_KV), 1, TILE_KV, 0));
+    }
+
+    /**
+     * The Hopper plain logits for {@code sQ} queries on {@code numSms} SMs: 4 math warpgroups (256-row KV tiles) and
+     * 128-row query blocks for every (H, D), the configuration the earlier H100 harness runs measured fastest for
+     * H=64, D=128 (the 2-warpgroup ping-pong and 256-row variants were slower; kernels/src/test/cuda/sm90_mqa_bench.cu
+     * times all three).
+     */
+    public static Launch<Sm90MqaConfig> sm90Plain(long sQ, int heads, int headDim, int numSms) {
+        requireHeads(heads, headDim);
+        if (sQ < 1 || numSms < 1) {
+            throw new IllegalArgumentException("S and numSms must be positive, got " + sQ + " and " + numSms);
+        }
+        Sm90MqaConfig config = sm90Config(heads, headDim);
+        return new Launch<>(config, config.geometry(sQ, numSms));
+    }
+
+    /**
+     * The Hopper paged logits: one CTA per row of the schedule ({@code scheduleSms} = its rows − 1), the deepest KV
+     * pipeline that fits.
+     */
+    public static Launch<Sm90PagedMqaConfig> sm90Paged(int heads, int headDim, int nextN, int blockKv,
+            int scheduleSms) {
+        requireHeads(heads, headDim);
+        if (scheduleSms < 1) {
+            throw new IllegalArgumentException("the schedule must cover at least one SM, got " + scheduleSms);
+        }
+        if ((nextN != 1 && nextN != 2) || (blockKv != 32 && blockKv != 64)) {
+            throw new IllegalArgumentException("the Hopper paged kernel needs next_n 1 or 2 and block_kv 32 or 64, got "
+                    + nextN + " and " + blockKv);
+        }
+        Sm90PagedMqaConfig config = Sm90PagedMqaConfig.of(heads, headDim, nextN, blockKv);
+        return new Launch<>(config, new LaunchGeometry(scheduleSms, 1, 1, config.threads(),
+                config.dynamicSharedBytes()));
+    }
+
+    /** The paged clean pass over logits [rows, cols]: grid (rows, ceil(cols/1024), 1), 256 threads. */
+    public static Launch<SimpleKernelConfig> pagedClean(long rows, long cols) {
+        return new Launch<>(pagedCleanConfig(), new LaunchGeometry(LaunchGeometry.blocks(rows, 1),
+                LaunchGeometry.blocks(cols, (long) CLEAN_THREADS * CLEAN_COLS_PER_THREAD), 1, CLEAN_THREADS, 0));
+    }
+
+    private static SimpleKernelConfig pagedCleanConfig() {
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_COLS_PER_THREAD, true),
+                CLEAN_THREADS, 0);
+    }
+
+    /**
+     * Hopper paged configurations compiled ahead of time: the benchmark's (H=64, D=128, block_kv=64, next_n 1 and 2)
+     * and a fixed sample of the others (the rest compile on first use).
+     */
+    static final int[][] SM90_PAGED_CATALOG = {{64, 128, 1, 64}, {64, 128, 2, 64}, {64, 64, 2, 64}, {32, 64, 2, 32},
+        {32, 32, 1, 32}};
+
+    private static Sm90MqaConfig sm90Config(int heads, int headDim) {
+        return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false);
     }
 
     /** The clean pass over logits [sQ, cols]: grid (sQ, ceil(cols/1024), 1), 256 threads. */
@@ -62,7 +122,16 @@ public final class MqaLogitsHeuristic {
                 }
             }
         }
+        for (int h : HEADS) {
+            for (int d : HEAD_DIMS) {
+                all.add(sm90Config(h, d));
+            }
+        }
+        for (int[] c : SM90_PAGED_CATALOG) {
+            all.add(Sm90PagedMqaConfig.of(c[0], c[1], c[2], c[3]));
+        }
         all.add(cleanConfig());
+        all.add(pagedCleanConfig());
         all.add(metadataConfig());
         return all;
     }

@@ -236,18 +236,132 @@ public final class CudaSources {
     }
 
     /**
+     * Hopper plain MQA logits, family {@code sm90_fp8_mqa_logits} (sm_90a only: TMA, WGMMA, setmaxnreg): persistent
+     * over query blocks of {@code qRows / heads} queries; writes only the visible logits (the clean pass does the rest).
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_q, CUtensorMap tm_kv, const float* kv_sf, const float* weights, i64 w_ss,
+     * const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int s_kv, int cols, int compressed, u32* status)},
+     * the maps by value: q viewed as [s_q·H, D] UINT8 with box D × qRows, kv [s_kv, D] UINT8 with box
+     * D × {@link #sm90MqaBlockKv}, both swizzled by D bytes; kv_sf [s_kv] contiguous; weights [s_q, H] with unit
+     * column stride; logits [s_q, cols]; status may be null (the watchdog then only traps).
+     *
+     * <p>Launch: grid (any x ≥ 1; the CTAs stride over the query blocks), block ({@link #sm90MqaThreads}), dynamic
+     * shared memory {@link #sm90MqaSharedBytes}.
+     *
+     * @param heads H, 32 or 64
+     * @param headDim D, 32, 64 or 128
+     * @param qRows (query, head) rows per query block = the WGMMA N: 128, or 256 with 2 math warpgroups
+     * @param mathWgs math warpgroups (64 KV rows each): 2, 3 or 4
+     * @param pingpong two accumulator sets per math warpgroup (128-row blocks, 2 math warpgroups only)
+     * @param stages KV pipeline depth, at least 2, within 227 KB of shared memory
+     */
+    public static KernelSource sm90Fp8MqaLogits(int heads, int headDim, int qRows, int mathWgs, boolean pingpong,
+            int stages) {
+        require(heads == 32 || heads == 64, "heads must be 32 or 64, got " + heads);
+        require(headDim == 32 || headDim == 64 || headDim == 128, "headDim must be 32, 64 or 128, got " + headDim);
+        require(mathWgs >= 2 && mathWgs <= 4, "mathWgs must be 2, 3 or 4, got " + mathWgs);
+        require(qRows == 128 || (qRows == 256 && mathWgs == 2), "qRows must be 128, or 256 with 2 math warpgroups,"
+                + " got " + qRows + " with " + mathWgs);
+        require(!pingpong || (qRows == 128 && mathWgs == 2), "pingpong needs qRows 128 and 2 math warpgroups");
+        require(stages >= 2 && stages <= 8 && sm90MqaSharedBytes(headDim, qRows, mathWgs, stages) <= SM90_SMEM_LIMIT,
+                "stages must be in [2, 8] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+        return SourceAssembler.classpath().assemble("sm90_fp8_mqa_logits", "dg_sm90_fp8_mqa_logits_h" + heads + "_d"
+                + headDim + "_q" + qRows + "_w" + mathWgs + (pingpong ? "_pp" : "") + "_s" + stages,
+                constants("DG_HEADS", heads, "DG_HEAD_DIM", headDim, "DG_Q_ROWS", qRows, "DG_MATH_WGS", mathWgs,
+                        "DG_PINGPONG", pingpong ? 1 : 0, "DG_KV_STAGES", stages));
+    }
+
+    /** Threads of the Hopper MQA kernel: one producer warpgroup plus the math warpgroups. */
+    public static int sm90MqaThreads(int mathWgs) {
+        return 128 * (mathWgs + 1);
+    }
+
+    /** KV rows per tile of the Hopper MQA kernel (64 per math warpgroup). */
+    public static int sm90MqaBlockKv(int mathWgs) {
+        return 64 * mathWgs;
+    }
+
+    /**
+     * Dynamic shared memory of the Hopper MQA kernel (its kSmemBytes): 1 KB of alignment slack, two q stages, the
+     * KV stages and 1 KB of barriers.
+     */
+    public static int sm90MqaSharedBytes(int headDim, int qRows, int mathWgs, int stages) {
+        return 1024 + 2 * qRows * headDim + stages * sm90MqaBlockKv(mathWgs) * headDim + 1024;
+    }
+
+    /** The deepest KV pipeline that fits (at most 8), as the kernel's DG_KV_STAGES=0 picks it. */
+    public static int sm90MqaMaxStages(int headDim, int qRows, int mathWgs) {
+        return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * qRows * headDim) / (sm90MqaBlockKv(mathWgs) * headDim));
+    }
+
+    /**
+     * Hopper paged MQA logits, family {@code sm90_fp8_paged_mqa_logits} (sm_90a only): persistent CTAs walking the
+     * (atom, 256-position split) units of the scheduling metadata ({@link #pagedMqaMetadata()}); each KV tile is read
+     * once for both draft tokens. Writes only the visible logits (NaN where a visible position's block table entry is
+     * invalid); the paged clean pass ({@link #mqaLogitsClean(int, int, boolean)}) writes the −inf.
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_q, CUtensorMap tm_kv, const u8* kv_cache, i64 block_bytes, int num_blocks,
+     * const float* weights, i64 w_sr, const int* context_lens, i64 cl_sb, const int* block_table, i64 bt_sb,
+     * int max_blocks, const int* schedule, float* logits, i64 l_sr, int batch, int max_context_len, u32* status)}:
+     * tm_q maps q [batch·next_n·H, D] UINT8 with box D × next_n·H; tm_kv the cache's FP8 part as UINT8 dims
+     * {D, block_kv, num_blocks}, strides {D, block_bytes}, box {D, block_kv, 1}; both swizzled by D bytes; schedule
+     * [grid + 1, 2].
+     *
+     * <p>Launch: grid (the schedule's num_sms), block ({@link #sm90MqaThreads}(4)), dynamic shared memory
+     * {@link #sm90PagedMqaSharedBytes}.
+     */
+    public static KernelSource sm90Fp8PagedMqaLogits(int heads, int headDim, int nextN, int blockKv, int stages) {
+        require(heads == 32 || heads == 64, "heads must be 32 or 64, got " + heads);
+        require(headDim == 32 || headDim == 64 || headDim == 128, "headDim must be 32, 64 or 128, got " + headDim);
+        require(nextN == 1 || nextN == 2, "nextN must be 1 or 2, got " + nextN);
+        require(blockKv == 32 || blockKv == 64, "blockKv must be 32 or 64, got " + blockKv);
+        require(stages >= 2 && stages <= 8 && sm90PagedMqaSharedBytes(heads, headDim, nextN, stages) <= SM90_SMEM_LIMIT,
+                "stages must be in [2, 8] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+        return SourceAssembler.classpath().assemble("sm90_fp8_paged_mqa_logits", "dg_sm90_fp8_paged_mqa_logits_h"
+                + heads + "_d" + headDim + "_n" + nextN + "_b" + blockKv + "_s" + stages, constants("DG_HEADS", heads,
+                "DG_HEAD_DIM", headDim, "DG_NEXT_N", nextN, "DG_BLOCK_KV", blockKv, "DG_KV_STAGES", stages));
+    }
+
+    /** Dynamic shared memory of the Hopper paged kernel: slack, two 1 KB-aligned q stages, the 256-row KV stages, barriers. */
+    public static int sm90PagedMqaSharedBytes(int heads, int headDim, int nextN, int stages) {
+        return 1024 + 2 * alignUp(nextN * heads * headDim, 1024) + stages * PAGED_SPLIT_KV * headDim + 1024;
+    }
+
+    /** The deepest KV pipeline of the Hopper paged kernel that fits (at most 8). */
+    public static int sm90PagedMqaMaxStages(int heads, int headDim, int nextN) {
+        return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * alignUp(nextN * heads * headDim, 1024))
+                / (PAGED_SPLIT_KV * headDim));
+    }
+
+    /**
      * The clean pass of the plain MQA logits, family {@code mqa_logits_clean}: −inf at every column outside
      * [ks[i], ke[i]).
      *
      * <p>Parameters: {@code (const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int cols)}.
      *
-     * <p>Launch: grid (s_q, ceil(cols/(threads·colsPerThread)), 1), block (threads), no dynamic shared memory.
+     * <p>Launch: grid (s_q, any y ≥ 1, 1), block (threads), no dynamic shared memory. CTA (i, y) cleans the y-th of
+     * gridDim.y equal column chunks of row i and only visits its masked spans; colsPerThread is part of the
+     * configuration key only.
      */
     public static KernelSource mqaLogitsClean(int threads, int colsPerThread) {
+        return mqaLogitsClean(threads, colsPerThread, false);
+    }
+
+    /**
+     * The clean pass, plain ({@code paged} false, as {@link #mqaLogitsClean(int, int)}) or paged (family
+     * {@code paged_mqa_logits_clean}): −inf at every column outside [0, context_lens[b, t]) of row b·next_n + t,
+     * parameters {@code (const int* context_lens, i64 cl_sb, int next_n, float* logits, i64 l_ss, int rows,
+     * int cols)}, same launch.
+     */
+    public static KernelSource mqaLogitsClean(int threads, int colsPerThread, boolean paged) {
         requireThreads(threads);
         require(colsPerThread >= 1 && colsPerThread <= 16, "colsPerThread must be in [1, 16], got " + colsPerThread);
-        return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
-                + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+        if (!paged) {
+            return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
+                    + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+        }
+        return SourceAssembler.classpath().assemble("paged_mqa_logits_clean", "dg_paged_mqa_logits_clean_t" + threads
+                + "_c" + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
     }
 
     /**

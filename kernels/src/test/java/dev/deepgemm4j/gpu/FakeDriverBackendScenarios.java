@@ -275,27 +275,47 @@ public final class FakeDriverBackendScenarios {
     }
 
     static void mqaLogits() {
+        // S·H = 160 q rows and S_kv = 300 fill a TMA box each: the Hopper kernel (the fake device is an sm_90).
         int s = 5;
         Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, s, 32, 64);
         Fp8Tensor kv = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 300, 64), Tensor.zeros(GPU, DType.FP32, 300));
         Tensor w = Tensor.zeros(GPU, DType.FP32, s, 32);
         Tensor ks = Tensor.zeros(GPU, DType.INT32, s);
         Tensor ke = Tensor.zeros(GPU, DType.INT32, s);
+        long sm90Before = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
         Tensor logits = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 0);
+        assertEquals(sm90Before + 1, MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum());
         long pitch = 768; // align(300 + 256, 256)
         assertEquals(pitch, logits.stride(0));
-        assertLaunch("dg_mqa_logits_h32_d64_t256", new int[] {5, 2, 1}, 256, q.dataAddress(), 32L * 64, 64L,
-                kv.data().dataAddress(), 64L, kv.scales().dataAddress(), 1L, w.dataAddress(), 32L, ks.dataAddress(),
-                ke.dataAddress(), logits.dataAddress(), pitch, s, 300, 300, 0);
+        // 2 query blocks of 4 queries; D = 64: 8 KV stages, 149504 B; 4 math warpgroups + the producer.
+        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 149504,
+                List.of(q.dataAddress(), kv.data().dataAddress()), kv.scales().dataAddress(), w.dataAddress(), 32L,
+                ks.dataAddress(), ke.dataAddress(), logits.dataAddress(), pitch, s, 300, 300, 0, 0L);
+        // The last map encoded is kv: [300, 64] bytes, boxes of 64 x 256 rows, 64B swizzle.
+        assertEquals(64, fake.tmap(3));
+        assertEquals(300, fake.tmap(4));
+        assertEquals(64, fake.tmap(12));
+        assertEquals(256, fake.tmap(13));
+        assertEquals(2, fake.tmap(23), "swizzle 64B");
         long before = fake.stat(0);
         Tensor cleaned = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, true, 0);
         assertEquals(before + 2, fake.stat(0), "logits, then the clean pass");
         assertLaunch("dg_mqa_logits_clean_t256_c4", new int[] {5, 1, 1}, 256, ks.dataAddress(), ke.dataAddress(),
                 cleaned.dataAddress(), pitch, s, 300);
         Tensor compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100);
+        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 149504,
+                List.of(q.dataAddress(), kv.data().dataAddress()), kv.scales().dataAddress(), w.dataAddress(), 32L,
+                ks.dataAddress(), ke.dataAddress(), compressed.dataAddress(), 512L, s, 300, 100, 1, 0L);
+
+        // S_kv = 200 is less than one KV box: the SIMT kernel.
+        Fp8Tensor shortKv = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 200, 64),
+                Tensor.zeros(GPU, DType.FP32, 200));
+        long simtBefore = MqaLogitsLauncher.SIMT_PLAIN_LAUNCHES.sum();
+        Tensor simt = DeepGemm.fp8MqaLogits(q, shortKv, w, ks, ke, false, 0);
+        assertEquals(simtBefore + 1, MqaLogitsLauncher.SIMT_PLAIN_LAUNCHES.sum());
         assertLaunch("dg_mqa_logits_h32_d64_t256", new int[] {5, 1, 1}, 256, q.dataAddress(), 32L * 64, 64L,
-                kv.data().dataAddress(), 64L, kv.scales().dataAddress(), 1L, w.dataAddress(), 32L, ks.dataAddress(),
-                ke.dataAddress(), compressed.dataAddress(), 512L, s, 300, 100, 1);
+                shortKv.data().dataAddress(), 64L, shortKv.scales().dataAddress(), 1L, w.dataAddress(), 32L,
+                ks.dataAddress(), ke.dataAddress(), simt.dataAddress(), 512L, s, 200, 200, 0);
     }
 
     static void pagedMetadataAndLogits() {
@@ -306,15 +326,36 @@ public final class FakeDriverBackendScenarios {
         assertLaunch("dg_paged_mqa_metadata_s256_a2_last", new int[] {1, 1, 1}, 32, lens.dataAddress(), 2L, batch,
                 nextN, meta.dataAddress(), 132);
         Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, batch, nextN, 64, 128);
-        long blockBytes = 64L * 132 + 64; // padded blocks
+        long blockBytes = 64L * 132 + 64; // padded blocks, 16-byte multiples apart: the Hopper kernel
         Tensor cache = Tensor.wrap(Tensor.zeros(GPU, DType.UINT8, 5 * blockBytes).storage(), DType.UINT8,
                 new long[] {5, 64, 1, 132}, new long[] {blockBytes, 132, 132, 1}, 0, false);
         Tensor w = Tensor.zeros(GPU, DType.FP32, batch * nextN, 64);
         Tensor table = Tensor.zeros(GPU, DType.INT32, batch, 4);
-        Tensor logits = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true);
+        long sm90Before = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+        Tensor logits = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, false);
+        assertEquals(sm90Before + 1, MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum());
+        // One CTA per schedule row (132), next_n·H = 128 q rows, 6 KV stages of 256 x 128 B: 231424 B.
+        assertMapLaunch("dg_sm90_fp8_paged_mqa_logits_h64_d128_n2_b64_s6", 132, 640, 231424,
+                List.of(q.dataAddress(), cache.dataAddress()), cache.dataAddress(), blockBytes, 5, w.dataAddress(),
+                64L, lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, meta.dataAddress(), logits.dataAddress(),
+                512L, batch, 300, 0L);
+        // The last map encoded is the cache's FP8 part: rank 3, {128, 64, 5} bytes, block stride, box {128, 64, 1}.
+        assertEquals(3, fake.tmap(1), "rank");
+        assertEquals(blockBytes, fake.tmap(9), "block stride");
+        long before = fake.stat(0);
+        Tensor cleaned = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true);
+        assertEquals(before + 2, fake.stat(0), "logits, then the paged clean pass");
+        assertLaunch("dg_paged_mqa_logits_clean_t256_c4", new int[] {6, 1, 1}, 256, lens.dataAddress(), 2L, nextN,
+                cleaned.dataAddress(), 512L, batch * nextN, 300);
+
+        // Blocks 8452 B apart (not a 16-byte multiple): no TMA map, the SIMT kernel.
+        long oddBytes = 64L * 132 + 4;
+        Tensor oddCache = Tensor.wrap(Tensor.zeros(GPU, DType.UINT8, 5 * oddBytes).storage(), DType.UINT8,
+                new long[] {5, 64, 1, 132}, new long[] {oddBytes, 132, 132, 1}, 0, false);
+        Tensor simt = DeepGemm.fp8PagedMqaLogits(q, oddCache, w, lens, table, meta, 300, true);
         assertLaunch("dg_paged_mqa_logits_h64_d128_t256", new int[] {3, 2, 1}, 256, q.dataAddress(),
-                2L * 64 * 128, 64L * 128, 128L, cache.dataAddress(), blockBytes, 5, w.dataAddress(), 64L,
-                lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, logits.dataAddress(), 512L, batch, 300, nextN, 64,
+                2L * 64 * 128, 64L * 128, 128L, oddCache.dataAddress(), oddBytes, 5, w.dataAddress(), 64L,
+                lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, simt.dataAddress(), 512L, batch, 300, nextN, 64,
                 1);
     }
 
@@ -422,8 +463,28 @@ public final class FakeDriverBackendScenarios {
     /** The global address a fake-encoded tensor map holds. */
     private static long tensorMapAddress(Object map) {
         long[] words = (long[]) map;
-        assertEquals(0xFA4E7A9000000002L, words[0], "a rank-2 map encoded by the fake driver");
+        assertEquals(0xFA4E7A9000000002L, words[0] & ~1L, "a rank-2 or rank-3 map encoded by the fake driver");
         return words[1];
+    }
+
+    /**
+     * The last launch of a kernel whose leading parameters are tensor maps (checked by base address), then the rest
+     * as in {@link #assertLaunch}; 1-D grid and block.
+     */
+    private static void assertMapLaunch(String kernel, int grid, int block, int smem, List<Long> maps,
+            Object... rest) {
+        assertEquals(kernel, recordedKernel(), "kernel");
+        assertEquals(grid, fake.launch(2), "grid x");
+        assertEquals(1, fake.launch(3) * fake.launch(4), "grid y, z");
+        assertEquals(block, fake.launch(5), "block x");
+        assertEquals(smem, fake.launch(8), "dynamic shared memory");
+        List<Object> got = recordedParams();
+        List<Object> gotMaps = new ArrayList<>();
+        for (int i = 0; i < maps.size(); i++) {
+            gotMaps.add(tensorMapAddress(got.get(i)));
+        }
+        assertEquals(maps, gotMaps, "tensor map base addresses");
+        assertEquals(List.of(rest), got.subList(maps.size(), got.size()), "parameters after the maps");
     }
 
     /** The name of the last launched function (the fake's CUfunction starts with a 128-byte name). */

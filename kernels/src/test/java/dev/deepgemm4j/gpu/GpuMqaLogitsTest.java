@@ -1,6 +1,8 @@
 package dev.deepgemm4j.gpu;
 
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
+import static dev.deepgemm4j.gpu.GpuTestSupport.copyInto;
+import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,12 +10,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
+import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.backend.Backend;
+import dev.deepgemm4j.backend.Backends;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,7 +29,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * MQA logits on the GPU against the CPU reference: plain (clean, unclean, compressed), the paged schedule
  * metadata, and paged logits. Whole output buffers must match byte for byte (so the −inf masks are exact and
- * positions neither side writes keep their zeros); visible logits also agree by calc_diff below 1e-10.
+ * positions neither side writes keep their zeros); visible logits also agree by calc_diff below 1e-10. Where the
+ * Hopper plain kernel ran (another summation order) only the visible logits may differ, by calc_diff below 1e-5.
  */
 @Tag("gpu")
 class GpuMqaLogitsTest {
@@ -52,12 +60,107 @@ class GpuMqaLogitsTest {
         Tensor ks = Tensor.ofInts(ranges[0], S);
         Tensor ke = Tensor.ofInts(ranges[1], S);
         Tensor cpu = DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK);
-        Tensor gpu = DeepGemm.fp8MqaLogits(toGpu(q), toGpu(kv), toGpu(weights), toGpu(ks), toGpu(ke), clean,
-                maxSeqlenK);
-        assertSameStorage(cpu, gpu);
-        Tensor host = gpu.toHost();
+        Tensor qGpu = toGpu(q);
+        Fp8Tensor kvGpu = toGpu(kv);
+        Tensor wGpu = toGpu(weights);
+        Tensor ksGpu = toGpu(ks);
+        Tensor keGpu = toGpu(ke);
+        long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
+        Tensor gpu = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK);
+        boolean hopperRan = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum() > sm90;
+        assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper kernel runs exactly on sm_90");
         int[] base = maxSeqlenK > 0 ? ranges[0] : new int[S];
-        assertVisibleClose(cpu, host, ranges[0], ranges[1], base, clean);
+        assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
+    }
+
+    /**
+     * The Hopper plain kernel (the SIMT one elsewhere) on ragged ranges — empty rows, length-1 ranges, ranges across
+     * the 256-row KV tile edges and the 128-row q block edges — with some negative KV scales, every (H, D), and a
+     * narrowed SM count so that each CTA walks several query blocks through its pipeline rings: exact masks, the
+     * visible logits close to the CPU's, and 20 reruns bitwise identical.
+     */
+    @ParameterizedTest(name = "H={0} D={1} clean={2} num_sms={3}")
+    @CsvSource({"64,128,true,0", "64,128,false,7", "32,128,true,0", "64,64,true,7", "32,64,false,0",
+        "64,32,true,0", "32,32,true,5"})
+    void plainHopperRaggedAndReproducible(int h, int d, boolean clean, int numSms) {
+        SplittableRandom rng = new SplittableRandom(31L * h + d + numSms + (clean ? 1 : 0));
+        int s = 90;
+        int sKv = 1100;
+        int[][] ranges = GpuTestSupport.ranges(rng, s, sKv);
+        Tensor q = RandomTensors.fp8(rng, s, h, d);
+        float[] sf = RandomTensors.scales(rng, sKv).toFloatArray();
+        for (int j = 3; j < sKv; j += 7) {
+            sf[j] = -sf[j]; // ReLU(s·x) with s < 0: the kernel flips those rows' accumulators
+        }
+        Fp8Tensor kv = new Fp8Tensor(RandomTensors.fp8(rng, sKv, d), Tensor.ofFloats(sf, sKv));
+        Tensor weights = RandomTensors.uniform(rng, DType.FP32, s, h);
+        Tensor ks = Tensor.ofInts(ranges[0], s);
+        Tensor ke = Tensor.ofInts(ranges[1], s);
+        Tensor cpu = DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, 0);
+        Tensor qGpu = toGpu(q);
+        Fp8Tensor kvGpu = toGpu(kv);
+        Tensor wGpu = toGpu(weights);
+        Tensor ksGpu = toGpu(ks);
+        Tensor keGpu = toGpu(ke);
+        int savedSms = DeepGemm.getNumSms();
+        if (numSms > 0) {
+            DeepGemm.setNumSms(numSms);
+        }
+        try {
+            Supplier<Tensor> run = () -> DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, 0);
+            long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
+            Tensor first = run.get();
+            assertEquals(GpuTestSupport.hopper() ? sm90 + 1 : sm90, MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum(),
+                    "Hopper plain launches");
+            assertOutput(cpu, first, ranges[0], ranges[1], new int[s], clean, GpuTestSupport.hopper());
+            byte[] want = storageBytes(first);
+            for (int rerun = 0; rerun < 20; rerun++) {
+                Tensor again = run.get();
+                assertArrayEquals(want, storageBytes(again), "rerun " + rerun + " differs");
+                again.close();
+            }
+            first.close();
+        } finally {
+            DeepGemm.setNumSms(savedSms);
+        }
+    }
+
+    /**
+     * A plain or paged output against the CPU's: byte for byte where the SIMT kernel ran; where the Hopper kernel ran, every
+     * storage byte outside the visible logits (the −inf masks, the untouched zeros, the padding) byte for byte and
+     * the visible logits finite and within calc_diff 1e-5.
+     */
+    private static void assertOutput(Tensor cpu, Tensor gpu, int[] from, int[] to, int[] base, boolean clean,
+            boolean hopperRan) {
+        if (!hopperRan) {
+            assertSameStorage(cpu, gpu);
+            assertVisibleClose(cpu, gpu.toHost(), from, to, base, clean, 1e-10);
+            return;
+        }
+        assertArrayEquals(cpu.shape(), gpu.shape(), "shape");
+        assertArrayEquals(cpu.strides(), gpu.strides(), "strides");
+        byte[] want = storageBytes(cpu);
+        byte[] got = storageBytes(gpu);
+        assertEquals(want.length, got.length, "storage size");
+        boolean[] visible = new boolean[want.length];
+        for (int i = 0; i < cpu.size(0); i++) {
+            for (int c = 0; c < cpu.size(1); c++) {
+                int j = base[i] + c;
+                if (j >= from[i] && j < to[i]) {
+                    long at = 4 * (cpu.offset() + i * cpu.stride(0) + c * cpu.stride(1));
+                    for (int b = 0; b < 4; b++) {
+                        visible[(int) at + b] = true;
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < want.length; i++) {
+            if (!visible[i] && want[i] != got[i]) {
+                throw new AssertionError("Hopper logits differ from the CPU's outside the visible positions at"
+                        + " storage byte " + i + ": " + got[i] + " instead of " + want[i]);
+            }
+        }
+        assertVisibleClose(cpu, gpu.toHost(), from, to, base, clean, 1e-5);
     }
 
     @ParameterizedTest(name = "next_n={0} num_sms={1}")
@@ -70,26 +173,105 @@ class GpuMqaLogitsTest {
         assertArrayEquals(cpu.toIntArray(), gpu.toHost().toIntArray());
     }
 
-    @ParameterizedTest(name = "next_n={0} H={1} D={2} block_kv={3} clean={4}")
-    @CsvSource({"1,64,128,64,true", "2,64,128,64,true", "2,32,64,32,false", "1,32,32,32,true",
-        "2,64,64,64,false"})
-    void paged(int nextN, int h, int d, int blockKv, boolean clean) {
-        SplittableRandom rng = new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0));
+    /**
+     * Paged logits: the Hopper kernel on sm_90 (the SIMT one elsewhere), with the SM count narrowed in some cases so
+     * that the schedule (recomputed for it) gives each CTA many units; 5 reruns bitwise identical.
+     */
+    @ParameterizedTest(name = "next_n={0} H={1} D={2} block_kv={3} clean={4} num_sms={5}")
+    @CsvSource({"1,64,128,64,true,0", "2,64,128,64,true,0", "2,32,64,32,false,0", "1,32,32,32,true,5",
+        "2,64,64,64,false,0", "2,64,128,64,true,3", "1,64,128,32,false,7", "2,32,128,64,true,0"})
+    void paged(int nextN, int h, int d, int blockKv, boolean clean, int numSms) {
+        SplittableRandom rng = new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms);
         int batch = 6;
         GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
         Tensor lens = contextLens(rng, batch, nextN);
         Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
         Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
-        Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
-        Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(), scheduleCpu,
-                MAX_CONTEXT, clean);
-        Tensor lensGpu = toGpu(lens);
-        Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
-        Tensor gpu = DeepGemm.fp8PagedMqaLogits(toGpu(q), toGpu(cache.kvCache()), toGpu(weights), lensGpu,
-                toGpu(cache.blockTable()), scheduleGpu, MAX_CONTEXT, clean);
-        assertSameStorage(cpu, gpu);
-        int rows = batch * nextN;
-        assertVisibleClose(cpu, gpu.toHost(), new int[rows], lens.toIntArray(), new int[rows], clean);
+        int savedSms = DeepGemm.getNumSms();
+        if (numSms > 0) {
+            DeepGemm.setNumSms(numSms);
+        }
+        try {
+            Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
+            Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
+                    scheduleCpu, MAX_CONTEXT, clean);
+            Tensor lensGpu = toGpu(lens);
+            Tensor qGpu = toGpu(q);
+            Tensor cacheGpu = toGpu(cache.kvCache());
+            Tensor wGpu = toGpu(weights);
+            Tensor tableGpu = toGpu(cache.blockTable());
+            Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
+            assertArrayEquals(scheduleCpu.toIntArray(), scheduleGpu.toHost().toIntArray(), "schedule");
+            long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+            Supplier<Tensor> run = () -> DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu,
+                    scheduleGpu, MAX_CONTEXT, clean);
+            Tensor gpu = run.get();
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
+            int rows = batch * nextN;
+            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
+            byte[] want = storageBytes(gpu);
+            for (int rerun = 0; rerun < 5; rerun++) {
+                assertArrayEquals(want, storageBytes(run.get()), "rerun " + rerun + " differs");
+            }
+        } finally {
+            DeepGemm.setNumSms(savedSms);
+        }
+    }
+
+    /**
+     * The scheduling metadata and the paged logits captured together in one CUDA graph (into preallocated outputs),
+     * then replayed for new context lengths written into the same device tensor: each replay recomputes the
+     * schedule and the logits, which match the CPU's for those lengths.
+     */
+    @ParameterizedTest(name = "next_n={0}")
+    @CsvSource({"1", "2"})
+    void pagedMetadataAndLogitsReplayFromOneGraph(int nextN) {
+        SplittableRandom rng = new SplittableRandom(500L + nextN);
+        int batch = 7;
+        int h = 64;
+        int d = 128;
+        int blockKv = 64;
+        GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
+        Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
+        Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
+        Tensor qGpu = toGpu(q);
+        Tensor cacheGpu = toGpu(cache.kvCache());
+        Tensor wGpu = toGpu(weights);
+        Tensor tableGpu = toGpu(cache.blockTable());
+        Tensor lensGpu = toGpu(contextLens(rng, batch, nextN));
+        int numSms = DeepGemm.getNumSms();
+        // Compiles and loads the kernels and allocates the outputs the graph will write.
+        Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, numSms);
+        Tensor logitsGpu = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
+                MAX_CONTEXT, true);
+        Backend backend = Backends.forTensor("q", qGpu);
+        long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+        try (GpuGraph graph = Gpu.capture(() -> {
+            backend.pagedMqaLogitsMetadata(lensGpu, blockKv, numSms, scheduleGpu);
+            backend.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu, logitsGpu, true);
+        })) {
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the capture recorded the Hopper paged kernel on sm_90");
+            for (int round = 0; round < 3; round++) {
+                Tensor lens = contextLens(rng, batch, nextN);
+                if (round == 2) {
+                    lens = Tensor.ofInts(new int[batch * nextN], batch, nextN); // nothing visible: all −inf
+                }
+                copyInto(lens, lensGpu);
+                graph.replay();
+                Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, numSms);
+                assertArrayEquals(scheduleCpu.toIntArray(), scheduleGpu.toHost().toIntArray(), "replayed schedule");
+                Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
+                        scheduleCpu, MAX_CONTEXT, true);
+                int rows = batch * nextN;
+                if (round == 2) {
+                    assertSameStorage(cpu, logitsGpu);
+                } else {
+                    assertOutput(cpu, logitsGpu, new int[rows], lens.toIntArray(), new int[rows], true, hopperRan);
+                }
+            }
+        }
     }
 
     /** Context lengths of {@code batch} rows of next_n tokens: 0, 1, tile boundaries, the maximum, then random. */
@@ -103,11 +285,11 @@ class GpuMqaLogitsTest {
     }
 
     /**
-     * Visible positions (column c of row i is index base[i] + c, visible in [from[i], to[i])) agree by calc_diff
-     * below 1e-10; with {@code clean} every other position is −inf.
+     * Visible positions (column c of row i is index base[i] + c, visible in [from[i], to[i])) are finite and agree
+     * by calc_diff below {@code tolerance}; with {@code clean} every other position is −inf.
      */
     private static void assertVisibleClose(Tensor cpu, Tensor gpu, int[] from, int[] to, int[] base,
-            boolean clean) {
+            boolean clean, double tolerance) {
         List<Double> want = new ArrayList<>();
         List<Double> got = new ArrayList<>();
         int masked = 0;
@@ -116,6 +298,7 @@ class GpuMqaLogitsTest {
                 int j = base[i] + c;
                 float v = gpu.getFloat(i, c);
                 if (j >= from[i] && j < to[i]) {
+                    assertTrue(Float.isFinite(v), "row " + i + " col " + c + " is " + v);
                     want.add((double) cpu.getFloat(i, c));
                     got.add((double) v);
                 } else if (clean) {
@@ -127,6 +310,6 @@ class GpuMqaLogitsTest {
         assertTrue(!want.isEmpty() && (!clean || masked > 0), "nothing to compare");
         double diff = RandomTensors.calcDiff(want.stream().mapToDouble(x -> x).toArray(),
                 got.stream().mapToDouble(x -> x).toArray());
-        assertTrue(diff < 1e-10, "calc_diff(GPU, CPU) = " + diff + " over " + want.size() + " positions");
+        assertTrue(diff < tolerance, "calc_diff(GPU, CPU) = " + diff + " over " + want.size() + " positions");
     }
 }

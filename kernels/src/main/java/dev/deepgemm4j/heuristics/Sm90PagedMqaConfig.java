@@ -1,0 +1,54 @@
+package dev.deepgemm4j.heuristics;
+
+import dev.deepgemm4j.jit.CudaSources;
+import dev.deepgemm4j.jit.KernelSource;
+
+/**
+ * A configuration of the Hopper paged MQA logits kernel ({@code sm90_fp8_paged_mqa_logits.cu}, sm_90a only): 4 math
+ * warpgroups over 256-position KV splits, {@code nextN} draft tokens per WGMMA, {@code stages} KV stages.
+ *
+ * @param heads H
+ * @param headDim D
+ * @param nextN draft tokens per sequence (1 or 2)
+ * @param blockKv positions per cache block (32 or 64)
+ * @param stages KV pipeline depth
+ */
+public record Sm90PagedMqaConfig(int heads, int headDim, int nextN, int blockKv, int stages) implements KernelConfig {
+
+    /** The configuration with the deepest KV pipeline that fits. */
+    public static Sm90PagedMqaConfig of(int heads, int headDim, int nextN, int blockKv) {
+        return new Sm90PagedMqaConfig(heads, headDim, nextN, blockKv,
+                CudaSources.sm90PagedMqaMaxStages(heads, headDim, nextN));
+    }
+
+    @Override
+    public KernelSource source() {
+        return CudaSources.sm90Fp8PagedMqaLogits(heads, headDim, nextN, blockKv, stages);
+    }
+
+    @Override
+    public int threads() {
+        return CudaSources.sm90MqaThreads(4);
+    }
+
+    @Override
+    public int staticSharedBytes() {
+        return 0;
+    }
+
+    /** Dynamic shared memory per CTA. */
+    public int dynamicSharedBytes() {
+        return CudaSources.sm90PagedMqaSharedBytes(heads, headDim, nextN, stages);
+    }
+
+    /** (draft token, head) rows of q per sequence: the q map's box height. */
+    public int qRows() {
+        return nextN * heads;
+    }
+
+    @Override
+    public String toString() {
+        return "sm90 paged MQA logits H=" + heads + " D=" + headDim + " next_n=" + nextN + " block_kv=" + blockKv
+                + ", " + stages + " stages, " + threads() + " threads, " + dynamicSharedBytes() + " B smem";
+    }
+}
