@@ -71,7 +71,8 @@ class UtilityHeuristicsTest {
             assertTrue(c.threads() >= 32 && c.threads() <= LaunchGeometry.MAX_THREADS, c.toString());
             assertTrue(c.staticSharedBytes() <= 48 * 1024, c.toString());
         }
-        assertTrue(all.size() >= 100 && all.size() <= 140, "catalogue size " + all.size());
+        // The upper bound guards CI time: KernelCompileTest compiles every entry (about 2 s each on 2 cores).
+        assertTrue(all.size() >= 100 && all.size() <= 200, "catalogue size " + all.size());
     }
 
     @Test
