@@ -185,8 +185,8 @@ final class Sm90SmallMGemmLauncher {
         return WORKSPACES.size();
     }
 
-    /** The workspace cached for the current stream of {@code device}, or null (tests). */
-    static Workspace cachedWorkspace(GpuDevice device) {
-        return WORKSPACES.get(new StreamKey(device.ordinal(), device.stream().rawHandle()));
+    /** The workspace cached for {@code stream}, or null (tests). */
+    static Workspace cachedWorkspace(CudaStream stream) {
+        return WORKSPACES.get(new StreamKey(stream.ordinal(), stream.rawHandle()));
     }
 }
