@@ -283,15 +283,15 @@ __device__ __forceinline__ void math_loop(const SmemLayout& sm, unsigned short* 
 }  // namespace DG_NAMESPACE
 
 // Parameters:
-//   tm_a       A [M, K] FP8: UINT8, dims {K, M}, row pitch bytes, box {128, DG_TOKENS}, swizzle 128B
-//   tm_b       B [N, K] FP8: UINT8, dims {K, N}, row pitch bytes, box {128, DG_BLOCK_ROWS}, swizzle 128B
-//   tm_sfa     sfa: FLOAT32, dims {M, ceil(K/128)}, row pitch align(M,4)*4 bytes (or more), box {DG_TOKENS, 1}, none
-//   sfb        [ceil(N/128)][ceil(K/128)] FP32, device pointer
-//   d, ldd     D [M, N] BF16 with row pitch ldd elements
-//   workspace  FP32, splits * ceil(N/DG_BLOCK_ROWS) * DG_TOKENS * DG_BLOCK_ROWS floats (unused when splits == 1)
-//   counters   u32[ceil(N/DG_BLOCK_ROWS)], all 0 before the first launch; left at 0 by every launch
-//   m n k      problem size (1 <= m <= DG_TOKENS, K % 16 == 0), splits in [1, ceil(K/128)]
-//   status     optional device-visible u32[4]: on a watchdog trap receives {code, block, thread, detail}
+//   - tm_a       A [M, K] FP8: UINT8, dims {K, M}, row pitch bytes, box {128, DG_TOKENS}, swizzle 128B
+//   - tm_b       B [N, K] FP8: UINT8, dims {K, N}, row pitch bytes, box {128, DG_BLOCK_ROWS}, swizzle 128B
+//   - tm_sfa     sfa: FLOAT32, dims {M, ceil(K/128)}, row pitch align(M,4)*4 bytes (or more), box {DG_TOKENS, 1}, none
+//   - sfb        [ceil(N/128)][ceil(K/128)] FP32, device pointer
+//   - d, ldd     D [M, N] BF16 with row pitch ldd elements
+//   - workspace  FP32, splits * ceil(N/DG_BLOCK_ROWS) * DG_TOKENS * DG_BLOCK_ROWS floats (unused when splits == 1)
+//   - counters   u32[ceil(N/DG_BLOCK_ROWS)], all 0 before the first launch; left at 0 by every launch
+//   - m n k      problem size (1 <= m <= DG_TOKENS, K % 16 == 0), splits in [1, ceil(K/128)]
+//   - status     optional device-visible u32[4]: on a watchdog trap receives {code, block, thread, detail}
 extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kLaunchBoundThreads, 1)
     DG_KERNEL_NAME(const __grid_constant__ DG_NAMESPACE::TmaDesc tm_a, const __grid_constant__ DG_NAMESPACE::TmaDesc tm_b,
                    const __grid_constant__ DG_NAMESPACE::TmaDesc tm_sfa, const float* __restrict__ sfb, unsigned short* d,

@@ -210,7 +210,7 @@ static void out(const char* fmt, ...) {
 // ---------------------------------------------------------------------------------------------------------
 // Tile height and split-K cost model (mirror of Sm90SmallMGemmHeuristic): the critical path of one CTA in K blocks
 // of 64 B rows; a split unit adds kUnitCost + T/32 (partial write, fence, counter), and the last arriver reads all
-// partials (s * (kReadCost + T/32)). Fitted to the first H100 sweep (docs/perf/2026-11-24-h100-decode.txt).
+// partials (s * (kReadCost + T/32)). Fitted to the first H100 sweep of this harness (an earlier session; its log was lost).
 static const double kUnitCost = 4.0, kReadCost = 0.5;
 static void choose_tiling(long m, long n, long k, int sms, int& rows_out, int& splits_out) {
     int t = 8;
