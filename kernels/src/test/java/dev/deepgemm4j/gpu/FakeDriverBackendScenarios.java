@@ -10,6 +10,7 @@ import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.DeepGemmArgumentException;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.backend.Backends;
@@ -44,6 +45,7 @@ public final class FakeDriverBackendScenarios {
     static {
         SCENARIOS.put("backendIsSelected", FakeDriverBackendScenarios::backendIsSelected);
         SCENARIOS.put("denseGemm", FakeDriverBackendScenarios::denseGemm);
+        SCENARIOS.put("smallMGemmCapturedDoesNotSplitK", FakeDriverBackendScenarios::smallMGemmCapturedDoesNotSplitK);
         SCENARIOS.put("emptyKFills", FakeDriverBackendScenarios::emptyKFills);
         SCENARIOS.put("contiguousGemm", FakeDriverBackendScenarios::contiguousGemm);
         SCENARIOS.put("maskedGemm", FakeDriverBackendScenarios::maskedGemm);
@@ -176,6 +178,28 @@ public final class FakeDriverBackendScenarios {
         assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 3, 1}, 256, a.data().dataAddress(), 384L, 1L,
                 bKn.data().dataAddress(), 1L, 144L, a.scales().dataAddress(), 3L, 1L, bKn.scales().dataAddress(), 1L,
                 2L, d144.dataAddress(), 144L, 1L, 7, 144, 384, 0);
+    }
+
+    /**
+     * A graph may be replayed on any stream, concurrently with the capturing stream's own launches, so a captured
+     * small-M launch must not use that stream's split-K workspace: the same call that splits K outside a capture
+     * is captured with one split and null workspace pointers (9 tiles of 64 rows: grid 9).
+     */
+    static void smallMGemmCapturedDoesNotSplitK() {
+        Tensor sfa1 = Tensor.wrap(Tensor.zeros(GPU, DType.FP32, 4 * 56).storage(), DType.FP32, new long[] {1, 56},
+                new long[] {1, 4}, 0, false);
+        Fp8Tensor a1 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 1, 7168), sfa1);
+        Fp8Tensor b576 = fp8(576, 7168, 5, 56);
+        Tensor d1 = Tensor.zeros(GPU, DType.BF16, 1, 576);
+        DeepGemm.fp8GemmNt(a1, b576, d1);
+        assertTrue((Integer) recordedParams().get(11) > 1, "split-K outside a capture");
+        long capturedBefore = fake.stat(14);
+        try (GpuGraph graph = Gpu.capture(() -> DeepGemm.fp8GemmNt(a1, b576, d1))) {
+            assertEquals(capturedBefore + 1, fake.stat(14), "one captured launch");
+            assertSmallMLaunch("dg_sm90_fp8_gemm_1d2d_small_m_t8r64_s16", 9, 256, 150032, a1.data().dataAddress(),
+                    b576.data().dataAddress(), sfa1.dataAddress(), b576.scales().dataAddress(), d1.dataAddress(), 576,
+                    0L, 1, 576, 7168, 1);
+        }
     }
 
     static void emptyKFills() {
