@@ -11,8 +11,8 @@ import dev.deepgemm4j.jit.KernelSource;
 public record Sm90SmallMGemmConfig(int tokens, int blockRows, int stages) implements KernelConfig {
 
     public Sm90SmallMGemmConfig {
-        // The source factory checks every rule; failing here names the configuration, not a later compile.
-        CudaSources.sm90Fp8Gemm1d2dSmallM(tokens, blockRows, stages);
+        // Failing here names the configuration, not a later compile.
+        CudaSources.requireSm90SmallM(tokens, blockRows, stages);
     }
 
     /** The configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */

@@ -182,14 +182,19 @@ public final class CudaSources {
      * @param stages pipeline depth, at least 2, within 227 KB of shared memory
      */
     public static KernelSource sm90Fp8Gemm1d2dSmallM(int tokens, int blockRows, int stages) {
+        requireSm90SmallM(tokens, blockRows, stages);
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d_small_m", "dg_sm90_fp8_gemm_1d2d_small_m_t"
+                + tokens + "r" + blockRows + "_s" + stages, constants("DG_TOKENS", tokens, "DG_BLOCK_ROWS", blockRows,
+                "DG_STAGES", stages));
+    }
+
+    /** Checks the rules of {@link #sm90Fp8Gemm1d2dSmallM}'s parameters without assembling the source. */
+    public static void requireSm90SmallM(int tokens, int blockRows, int stages) {
         require(tokens % 8 == 0 && tokens >= 8 && tokens <= 128, "tokens must be a multiple of 8 in [8, 128], got "
                 + tokens);
         require(blockRows == 64 || blockRows == 128, "blockRows must be 64 or 128, got " + blockRows);
         require(stages >= 2 && stages <= 16 && sm90SmallMSharedBytes(tokens, blockRows, stages) <= SM90_SMEM_LIMIT,
                 "stages must be in [2, 16] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
-        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d_small_m", "dg_sm90_fp8_gemm_1d2d_small_m_t"
-                + tokens + "r" + blockRows + "_s" + stages, constants("DG_TOKENS", tokens, "DG_BLOCK_ROWS", blockRows,
-                "DG_STAGES", stages));
     }
 
     /** Threads of the small-M kernel: one producer warpgroup plus one math warpgroup per 64 B rows. */
