@@ -281,3 +281,38 @@ __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sy
 }  // namespace dg_sm90
 // =========================================================================================================
 // end of the MQA logits section
+
+// ---------------------------------------------------------------------------------------------------------
+// ==== section: decode (small-M kernel, sm90_fp8_gemm_1d2d_small_m.cu) ====
+// L2 cache hints for TMA loads: a streamed-once operand is loaded evict-first
+// so that it does not push the operands every CTA re-reads out of L2.
+namespace dg_sm90 {
+
+__device__ __forceinline__ u64 l2_policy_evict_first() {
+    u64 policy;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+    return policy;
+}
+
+__device__ __forceinline__ u64 l2_policy_evict_normal() {
+    u64 policy;
+    asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;" : "=l"(policy));
+    return policy;
+}
+
+__device__ __forceinline__ u64 l2_policy_evict_last() {
+    u64 policy;
+    asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+    return policy;
+}
+
+__device__ __forceinline__ void tma_load_2d_hint(u32 dst, const TmaDesc* map, i32 c0, i32 c1, u32 bar, u64 policy) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint"
+        " [%0], [%1, {%2, %3}], [%4], %5;"
+        ::"r"(dst), "l"(reinterpret_cast<u64>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy)
+        : "memory");
+}
+
+}  // namespace dg_sm90
+// ==== end of section: decode ====

@@ -10,14 +10,17 @@ import dev.deepgemm4j.jit.GemmScales;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernel
- * ({@link Sm90DenseGemmLauncher}) where its preconditions hold, else the SIMT kernel ({@code dense_gemm.cu}).
+ * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernels where their preconditions
+ * hold (M ≤ 64: {@link Sm90SmallMGemmLauncher}, else {@link Sm90DenseGemmLauncher}), else the SIMT kernel
+ * ({@code dense_gemm.cu}).
  */
 final class DenseGemmLauncher {
 
     /** Launches of each kernel family since the process started (tests read them to see which path ran). */
     static final LongAdder SM90_LAUNCHES = new LongAdder();
     static final LongAdder SIMT_LAUNCHES = new LongAdder();
+    /** Of {@link #SM90_LAUNCHES}, those of the small-M (decode) kernel. */
+    static final LongAdder SM90_SMALL_M_LAUNCHES = new LongAdder();
 
     private DenseGemmLauncher() {
     }
@@ -27,6 +30,12 @@ final class DenseGemmLauncher {
      * d_sn, int m, int n, int k, int accumulate)}; A [M, K], B [N, K], D [M, N] as the views' strides say.
      */
     static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        if (Sm90SmallMGemmLauncher.eligible(device, a, b, d, recipe, accumulate)) {
+            Sm90SmallMGemmLauncher.gemm(device, a, b, d);
+            SM90_LAUNCHES.increment();
+            SM90_SMALL_M_LAUNCHES.increment();
+            return;
+        }
         if (Sm90DenseGemmLauncher.eligible(device, a, b, d, recipe, accumulate)) {
             Sm90DenseGemmLauncher.gemm(device, a, b, d);
             SM90_LAUNCHES.increment();

@@ -124,14 +124,14 @@ final class Sm90DenseGemmLauncher {
     }
 
     /** sfa [m, kBlocks] as the kernel's map reads it: MN-major, 16-byte aligned base and column pitch ≥ m. */
-    private static boolean sfaInKernelLayout(Tensor sfa, long m) {
+    static boolean sfaInKernelLayout(Tensor sfa, long m) {
         boolean mnMajor = m == 1 || sfa.stride(0) == 1;
         boolean pitchOk = sfa.size(1) == 1 || (sfa.stride(1) >= m && sfa.stride(1) * 4 % TMA_ALIGN == 0);
         return mnMajor && pitchOk && sfa.dataAddress() % TMA_ALIGN == 0;
     }
 
     /** sfb [ceil(n/128), kBlocks] row-major, as the kernel indexes it. */
-    private static boolean sfbInKernelLayout(Tensor sfb, long kBlocks) {
+    static boolean sfbInKernelLayout(Tensor sfb, long kBlocks) {
         return (sfb.size(0) == 1 || sfb.stride(0) == kBlocks) && (kBlocks == 1 || sfb.stride(1) == 1);
     }
 

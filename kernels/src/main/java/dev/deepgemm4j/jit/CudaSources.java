@@ -161,6 +161,68 @@ public final class CudaSources {
     }
 
     /**
+     * Hopper dense GEMM for few tokens (decode), family {@code sm90_fp8_gemm_1d2d_small_m} (sm_90a only): the
+     * operands swapped so that B's rows fill WGMMA's M side and the tokens its N side, K split over the SMs with a
+     * deterministic last-arriver reduction, BF16 D, no accumulation. Same operand and scale layouts as
+     * {@link #sm90Fp8Gemm1d2d}.
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_a, CUtensorMap tm_b, CUtensorMap tm_sfa, const float* sfb, u16* d,
+     * u32 ldd, float* workspace, u32* counters, u32 m, u32 n, u32 k, u32 splits, u32* status)}, the maps by value:
+     * A [m, k] FP8 K-major, box 128 × tokens, 128B swizzle; B [n, k] likewise with box 128 × blockRows; sfa MN-major
+     * [ceil(k/128)] rows of m FP32 (pitch a multiple of 16 bytes), box tokens × 1, no swizzle; sfb
+     * [ceil(n/128), ceil(k/128)] FP32 row-major; D row pitch ldd elements. With splits &gt; 1, workspace holds
+     * {@link #sm90SmallMWorkspaceFloats} floats and counters ceil(n/blockRows) zeros (each launch leaves them zero);
+     * both may be null when splits == 1. Needs m ≤ tokens, k % 16 == 0, 1 ≤ splits ≤ ceil(k/128); N arbitrary.
+     *
+     * <p>Launch: grid (any x in [1, ceil(n/blockRows)·splits]; the CTAs stride over the work units), block
+     * ({@link #sm90SmallMThreads}), dynamic shared memory {@link #sm90SmallMSharedBytes}.
+     *
+     * @param tokens token columns per tile: a multiple of 8 in [8, 128]
+     * @param blockRows B rows per tile: 64 or 128
+     * @param stages pipeline depth, at least 2, within 227 KB of shared memory
+     */
+    public static KernelSource sm90Fp8Gemm1d2dSmallM(int tokens, int blockRows, int stages) {
+        requireSm90SmallM(tokens, blockRows, stages);
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d_small_m", "dg_sm90_fp8_gemm_1d2d_small_m_t"
+                + tokens + "r" + blockRows + "_s" + stages, constants("DG_TOKENS", tokens, "DG_BLOCK_ROWS", blockRows,
+                "DG_STAGES", stages));
+    }
+
+    /** Checks the rules of {@link #sm90Fp8Gemm1d2dSmallM}'s parameters without assembling the source. */
+    public static void requireSm90SmallM(int tokens, int blockRows, int stages) {
+        require(tokens % 8 == 0 && tokens >= 8 && tokens <= 128, "tokens must be a multiple of 8 in [8, 128], got "
+                + tokens);
+        require(blockRows == 64 || blockRows == 128, "blockRows must be 64 or 128, got " + blockRows);
+        require(stages >= 2 && stages <= 16 && sm90SmallMSharedBytes(tokens, blockRows, stages) <= SM90_SMEM_LIMIT,
+                "stages must be in [2, 16] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+    }
+
+    /** Threads of the small-M kernel: one producer warpgroup plus one math warpgroup per 64 B rows. */
+    public static int sm90SmallMThreads(int blockRows) {
+        return 128 + 2 * blockRows;
+    }
+
+    /** Dynamic shared memory of the small-M kernel (its kSmemBytes): the stages plus the last-arriver flag. */
+    public static int sm90SmallMSharedBytes(int tokens, int blockRows, int stages) {
+        return stages * sm90SmallMStageBytes(tokens, blockRows) + 16;
+    }
+
+    /** The deepest pipeline of the small-M kernel that fits {@link #SM90_SMEM_LIMIT} (at most 16 stages). */
+    public static int sm90SmallMMaxStages(int tokens, int blockRows) {
+        return Math.min(16, (SM90_SMEM_LIMIT - 16) / sm90SmallMStageBytes(tokens, blockRows));
+    }
+
+    /** FP32 partials of a split-K launch: one tokens × blockRows tile per (split, row tile). */
+    public static long sm90SmallMWorkspaceFloats(int tokens, int blockRows, long n, int splits) {
+        return (long) splits * ((n + blockRows - 1) / blockRows) * tokens * blockRows;
+    }
+
+    // B and A tiles of 128 K bytes per row, sfa (128-byte aligned), 16 bytes of sfb, full + empty barriers.
+    private static int sm90SmallMStageBytes(int tokens, int blockRows) {
+        return blockRows * 128 + tokens * 128 + alignUp(tokens * 4, 128) + 16 + 2 * 8;
+    }
+
+    /**
      * M-grouped contiguous GEMM, family {@code grouped_gemm_contiguous}: {@code D[i] = A[i]·B[e(i)]ᵀ} with BF16 D;
      * rows without an expert are untouched; expert ids and psum ends are checked on the device.
      *

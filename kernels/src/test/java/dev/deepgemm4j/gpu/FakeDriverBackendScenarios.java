@@ -10,6 +10,7 @@ import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.DeepGemmArgumentException;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Gpu;
+import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.backend.Backends;
@@ -44,6 +45,7 @@ public final class FakeDriverBackendScenarios {
     static {
         SCENARIOS.put("backendIsSelected", FakeDriverBackendScenarios::backendIsSelected);
         SCENARIOS.put("denseGemm", FakeDriverBackendScenarios::denseGemm);
+        SCENARIOS.put("smallMGemmCapturedDoesNotSplitK", FakeDriverBackendScenarios::smallMGemmCapturedDoesNotSplitK);
         SCENARIOS.put("emptyKFills", FakeDriverBackendScenarios::emptyKFills);
         SCENARIOS.put("contiguousGemm", FakeDriverBackendScenarios::contiguousGemm);
         SCENARIOS.put("maskedGemm", FakeDriverBackendScenarios::maskedGemm);
@@ -96,28 +98,50 @@ public final class FakeDriverBackendScenarios {
         List<Object> got = recordedParams();
         long stagedSfa = tensorMapAddress(got.get(2));
         assertNotEquals(a.scales().dataAddress(), stagedSfa);
-        // M <= 128 and 3 tiles of 64x64 fit one wave: 64x64, 13 stages (224928 B), 256 threads, grid = tiles.
-        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_m64n64_s13_sms132", 3, 256, 224928, a.data().dataAddress(),
-                b.data().dataAddress(), stagedSfa, d.dataAddress(), b.scales().dataAddress(), 7, 136, 384);
-        // The last map encoded is D: BF16 [7, 136], rows 272 B apart, boxes of 64 columns x 64 rows, 128B swizzle.
-        assertEquals(9, fake.tmap(0), "D map type BF16");
-        assertEquals(136, fake.tmap(3));
-        assertEquals(7, fake.tmap(4));
-        assertEquals(272, fake.tmap(8));
-        assertEquals(64, fake.tmap(12));
-        assertEquals(64, fake.tmap(13));
-        assertEquals(3, fake.tmap(23), "swizzle 128B");
+        // M <= 64: the small-M kernel. 8 token columns; 3 K blocks are too few to split, so 64-row tiles, one unit
+        // per CTA: grid 3, 256 threads, 16 stages of 9376 B + the flag; no workspace (null pointers), D pitch 136.
+        assertSmallMLaunch("dg_sm90_fp8_gemm_1d2d_small_m_t8r64_s16", 3, 256, 150032, a.data().dataAddress(),
+                b.data().dataAddress(), stagedSfa, b.scales().dataAddress(), d.dataAddress(), 136, 0L, 7, 136, 384, 1);
 
-        // sfa already MN-major and TMA-aligned ([8, 3] with column pitch 8): no copy; a 128-row shape over 132 SMs.
+        // sfa already MN-major and TMA-aligned ([8, 3] with column pitch 8): no copy.
+        long smallBefore = DenseGemmLauncher.SM90_SMALL_M_LAUNCHES.sum();
         Fp8Tensor a8 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 8, 384), Tensor.zeros(GPU, DType.FP32, 3, 8)
                 .t());
         Tensor d8 = Tensor.zeros(GPU, DType.BF16, 8, 136);
         driverBefore = fake.stat(0);
         DeepGemm.fp8GemmNt(a8, b, d8);
         assertEquals(driverBefore + 1, fake.stat(0), "no layout copy");
-        assertSm90Launch("dg_sm90_fp8_gemm_1d2d_m64n64_s13_sms132", 3, 256, 224928, a8.data().dataAddress(),
-                b.data().dataAddress(), a8.scales().dataAddress(), d8.dataAddress(), b.scales().dataAddress(), 8, 136,
-                384);
+        assertEquals(smallBefore + 1, DenseGemmLauncher.SM90_SMALL_M_LAUNCHES.sum());
+        assertSmallMLaunch("dg_sm90_fp8_gemm_1d2d_small_m_t8r64_s16", 3, 256, 150032, a8.data().dataAddress(),
+                b.data().dataAddress(), a8.scales().dataAddress(), b.scales().dataAddress(), d8.dataAddress(), 136,
+                0L, 8, 136, 384, 1);
+
+        // M = 1 against a narrow, deep B ((576, 7168): 9 tiles of 64 rows): K is split, so the launch gets the
+        // stream's workspace (arrival counters first), and a second call reuses it without allocating. sfa [1, 56]
+        // with a 16-byte column pitch is already in the kernel's layout.
+        Tensor sfa1 = Tensor.wrap(Tensor.zeros(GPU, DType.FP32, 4 * 56).storage(), DType.FP32, new long[] {1, 56},
+                new long[] {1, 4}, 0, false);
+        Fp8Tensor a1 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 1, 7168), sfa1);
+        Fp8Tensor b576 = fp8(576, 7168, 5, 56);
+        Tensor d1 = Tensor.zeros(GPU, DType.BF16, 1, 576);
+        long liveBefore = fake.stat(2);
+        DeepGemm.fp8GemmNt(a1, b576, d1);
+        assertEquals(liveBefore + 1, fake.stat(2), "the stream's workspace stays allocated");
+        List<Object> first = recordedParams();
+        long partials = (Long) first.get(6);
+        long counters = (Long) first.get(7);
+        int splits = (Integer) first.get(11);
+        assertTrue(splits > 1, "split-K, got " + splits);
+        assertNotEquals(0L, counters);
+        assertEquals(counters + 256, partials, "9 counters padded to 256 B, then the partials");
+        assertEquals(Math.min(132, 9 * splits), fake.launch(2), "one CTA per unit, at most one per SM");
+        driverBefore = fake.stat(0);
+        DeepGemm.fp8GemmNt(a1, b576, d1);
+        assertEquals(driverBefore + 1, fake.stat(0), "steady state: the GEMM only");
+        assertEquals(liveBefore + 1, fake.stat(2), "steady state: nothing allocated");
+        assertEquals(first.subList(3, first.size()), recordedParams().subList(3, first.size()), "same workspace");
+
+        // M = 65: the tiled kernel.
         Fp8Tensor big = fp8(300, 384, 300, 3);
         Tensor dBig = Tensor.zeros(GPU, DType.BF16, 300, 2112);
         DeepGemm.fp8GemmNt(big, fp8(2112, 384, 17, 3), dBig);
@@ -127,6 +151,14 @@ public final class FakeDriverBackendScenarios {
         assertEquals(85, fake.launch(2));
         assertEquals(256, fake.launch(5));
         assertEquals(215296, fake.launch(8));
+        // The last map encoded is D: BF16 [300, 2112], rows 4224 B apart, boxes of 64 columns x 64 rows, 128B swizzle.
+        assertEquals(9, fake.tmap(0), "D map type BF16");
+        assertEquals(2112, fake.tmap(3));
+        assertEquals(300, fake.tmap(4));
+        assertEquals(4224, fake.tmap(8));
+        assertEquals(64, fake.tmap(12));
+        assertEquals(64, fake.tmap(13));
+        assertEquals(3, fake.tmap(23), "swizzle 128B");
 
         // The SIMT fallbacks: N = 100 (not a multiple of 8; D rows padded to 104), and below an MN-major B.
         long simtBefore = DenseGemmLauncher.SIMT_LAUNCHES.sum();
@@ -146,6 +178,28 @@ public final class FakeDriverBackendScenarios {
         assertLaunch("dg_dense_gemm_m16n64_pb_bf16", new int[] {1, 3, 1}, 256, a.data().dataAddress(), 384L, 1L,
                 bKn.data().dataAddress(), 1L, 144L, a.scales().dataAddress(), 3L, 1L, bKn.scales().dataAddress(), 1L,
                 2L, d144.dataAddress(), 144L, 1L, 7, 144, 384, 0);
+    }
+
+    /**
+     * A graph may be replayed on any stream, concurrently with the capturing stream's own launches, so a captured
+     * small-M launch must not use that stream's split-K workspace: the same call that splits K outside a capture
+     * is captured with one split and null workspace pointers (9 tiles of 64 rows: grid 9).
+     */
+    static void smallMGemmCapturedDoesNotSplitK() {
+        Tensor sfa1 = Tensor.wrap(Tensor.zeros(GPU, DType.FP32, 4 * 56).storage(), DType.FP32, new long[] {1, 56},
+                new long[] {1, 4}, 0, false);
+        Fp8Tensor a1 = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 1, 7168), sfa1);
+        Fp8Tensor b576 = fp8(576, 7168, 5, 56);
+        Tensor d1 = Tensor.zeros(GPU, DType.BF16, 1, 576);
+        DeepGemm.fp8GemmNt(a1, b576, d1);
+        assertTrue((Integer) recordedParams().get(11) > 1, "split-K outside a capture");
+        long capturedBefore = fake.stat(14);
+        try (GpuGraph graph = Gpu.capture(() -> DeepGemm.fp8GemmNt(a1, b576, d1))) {
+            assertEquals(capturedBefore + 1, fake.stat(14), "one captured launch");
+            assertSmallMLaunch("dg_sm90_fp8_gemm_1d2d_small_m_t8r64_s16", 9, 256, 150032, a1.data().dataAddress(),
+                    b576.data().dataAddress(), sfa1.dataAddress(), b576.scales().dataAddress(), d1.dataAddress(), 576,
+                    0L, 1, 576, 7168, 1);
+        }
     }
 
     static void emptyKFills() {
@@ -458,6 +512,24 @@ public final class FakeDriverBackendScenarios {
         List<Object> rest = new ArrayList<>(List.of(sfb, m, n, k, 0L));
         rest.addAll(grouped);
         assertEquals(rest, got.subList(4, got.size()), "sfb, m, n, k, status, layout, num_groups, alignment, d, d_pitch");
+    }
+
+    /** The last launch of the small-M GEMM: maps by their base address, then the rest up to the split factor. */
+    private static void assertSmallMLaunch(String kernel, int grid, int block, int smem, long a, long b, long sfa,
+            long sfb, long d, int ldd, long workspace, int m, int n, int k, int splits) {
+        assertEquals(kernel, recordedKernel(), "kernel");
+        assertEquals(grid, fake.launch(2), "grid x");
+        assertEquals(1, fake.launch(3) * fake.launch(4), "grid y, z");
+        assertEquals(block, fake.launch(5), "block x");
+        assertEquals(smem, fake.launch(8), "dynamic shared memory");
+        List<Object> got = recordedParams();
+        List<Object> maps = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            maps.add(tensorMapAddress(got.get(i)));
+        }
+        assertEquals(List.of(a, b, sfa), maps, "tensor maps of A, B, sfa");
+        assertEquals(List.of(sfb, d, ldd, workspace, workspace, m, n, k, splits, 0L), got.subList(3, got.size()),
+                "sfb, d, ldd, workspace, counters, m, n, k, splits, status");
     }
 
     /** The global address a fake-encoded tensor map holds. */
