@@ -10,12 +10,16 @@ import dev.deepgemm4j.jit.GemmScales;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernel
- * ({@link Sm90DenseGemmLauncher}) where its preconditions hold, else the SIMT kernel ({@code dense_gemm.cu}).
+ * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernels (1D1D:
+ * {@link Sm90Gemm1d1dLauncher}; 1D2D: {@link Sm90DenseGemmLauncher}) where their preconditions hold, else the SIMT
+ * kernel ({@code dense_gemm.cu}).
  */
 final class DenseGemmLauncher {
 
-    /** Launches of each kernel family since the process started (tests read them to see which path ran). */
+    /**
+     * Launches of each kernel family since the process started (tests read them to see which path ran); SM90 counts
+     * both Hopper kernels.
+     */
     static final LongAdder SM90_LAUNCHES = new LongAdder();
     static final LongAdder SIMT_LAUNCHES = new LongAdder();
 
@@ -27,6 +31,11 @@ final class DenseGemmLauncher {
      * d_sn, int m, int n, int k, int accumulate)}; A [M, K], B [N, K], D [M, N] as the views' strides say.
      */
     static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        if (Sm90Gemm1d1dLauncher.denseEligible(device, a, b, d, recipe, accumulate)) {
+            Sm90Gemm1d1dLauncher.dense(device, a, b, d);
+            SM90_LAUNCHES.increment();
+            return;
+        }
         if (Sm90DenseGemmLauncher.eligible(device, a, b, d, recipe, accumulate)) {
             Sm90DenseGemmLauncher.gemm(device, a, b, d);
             SM90_LAUNCHES.increment();
