@@ -31,6 +31,12 @@ final class Sm90Gemm1d1dLauncher {
     static final LongAdder DENSE_LAUNCHES = new LongAdder();
     static final LongAdder K_GROUPED_LAUNCHES = new LongAdder();
 
+    /**
+     * {@code DG_SM90_1D1D=0} (or {@code -Ddeepgemm4j.sm90_1d1d=0}) keeps these GEMMs on the SIMT kernels: a way
+     * back, without a rebuild, should a shape misbehave on the new kernel.
+     */
+    static final boolean ENABLED = enabled();
+
     private static final int TMA_ALIGN = 16;
     private static final int SCALE_BLOCK = 128;
 
@@ -47,7 +53,7 @@ final class Sm90Gemm1d1dLauncher {
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
-        return hopper(device) && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
+        return ENABLED && hopper(device) && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
                 && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32 && d.dtype() == DType.FP32
                 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 4 == 0
                 && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
@@ -92,7 +98,8 @@ final class Sm90Gemm1d1dLauncher {
      * least one non-empty group. Returns false, having queued nothing, otherwise.
      */
     static boolean kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
-        if (!hopper(device) || d.dtype() != DType.FP32 || !d.isContiguous() || d.dataAddress() % TMA_ALIGN != 0) {
+        if (!ENABLED || !hopper(device) || d.dtype() != DType.FP32 || !d.isContiguous()
+                || d.dataAddress() % TMA_ALIGN != 0) {
             return false;
         }
         long m = d.size(1);
@@ -228,6 +235,11 @@ final class Sm90Gemm1d1dLauncher {
     }
 
     // ---------------------------------------------------------------- layout helpers
+
+    private static boolean enabled() {
+        String v = System.getProperty("deepgemm4j.sm90_1d1d", System.getenv("DG_SM90_1D1D"));
+        return v == null || !(v.strip().equals("0") || v.strip().equalsIgnoreCase("false"));
+    }
 
     static boolean hopper(GpuDevice device) {
         return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0;
