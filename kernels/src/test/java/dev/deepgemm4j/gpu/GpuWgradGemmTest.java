@@ -80,7 +80,7 @@ class GpuWgradGemmTest {
         });
     }
 
-    /** Accumulating twice into the same D: D = C + 2·A·Bᵀ (the kernel adds to what D holds, it never overwrites). */
+    /** Accumulating twice into the same D: D = C + 2·A·Bᵀ (the kernel adds to what D holds, never overwrites). */
     @Test
     void accumulatesIntoExistingOutput() {
         SplittableRandom rng = new SplittableRandom(11);
