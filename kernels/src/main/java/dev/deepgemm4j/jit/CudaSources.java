@@ -187,8 +187,9 @@ public final class CudaSources {
                 "stages must be >= 2 and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
         require(numSms >= 1, "numSms must be positive, got " + numSms);
         return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d1d", "dg_sm90_fp8_gemm_1d1d_"
-                + (kGrouped ? "k" : "d") + "_m" + blockM + "n" + blockN + "_s" + stages + "_sms" + numSms, constants("DG_BLOCK_M", blockM,
-                "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms, "DG_K_GROUPED", kGrouped ? 1 : 0));
+                + (kGrouped ? "k" : "d") + "_m" + blockM + "n" + blockN + "_s" + stages + "_sms" + numSms,
+                constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms,
+                        "DG_K_GROUPED", kGrouped ? 1 : 0));
     }
 
     /** Dynamic shared memory of the 1D1D kernel: the FP32 D staging tile plus the stages. */
