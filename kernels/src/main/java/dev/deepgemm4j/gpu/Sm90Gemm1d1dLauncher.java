@@ -18,6 +18,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -121,40 +123,69 @@ final class Sm90Gemm1d1dLauncher {
         Sm90Gemm1d1dConfig c = launch.config();
         CudaStream stream = device.stream();
         long mapBytes = 2L * items * TensorMap.BYTES;
-        try (DeviceMemory table = DeviceMemory.allocateAsync(stream, mapBytes + 16L * items)) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment host = arena.allocate(mapBytes + 16L * items, TensorMap.ALIGNMENT);
-                for (int i = 0; i < items; i++) {
-                    int[] item = a.itemsK().get(i);
-                    int kg = item[1];
-                    MemorySegment.copy(operandMap(a.addresses().get(i), kg, m, kg, c.blockM()).segment(), 0, host,
-                            (2L * i) * TensorMap.BYTES, TensorMap.BYTES);
-                    MemorySegment.copy(operandMap(b.addresses().get(i), kg, n, kg, c.blockN()).segment(), 0, host,
-                            (2L * i + 1) * TensorMap.BYTES, TensorMap.BYTES);
-                    long info = mapBytes + 16L * i;
-                    host.set(ValueLayout.JAVA_INT, info, item[0]);
-                    host.set(ValueLayout.JAVA_INT, info + 4, kg);
-                    host.set(ValueLayout.JAVA_INT, info + 8, item[2]);
-                    host.set(ValueLayout.JAVA_INT, info + 12, 0);
-                }
-                // Pageable host memory: the driver has staged the bytes when the call returns.
-                CudaCopy.hostToDeviceAsync(host, table, 0, stream);
-            }
-            int groups = d.dim() > 0 ? (int) d.size(0) : 1;
-            TensorMap first = operandMap(a.addresses().get(0), a.itemsK().get(0)[1], m, a.itemsK().get(0)[1],
-                    c.blockM());
-            TensorMap firstB = operandMap(b.addresses().get(0), b.itemsK().get(0)[1], n, b.itemsK().get(0)[1],
-                    c.blockN());
-            LaunchArgs args = KernelArgs.begin().addTensorMap(first).addTensorMap(firstB)
-                    .addTensorMap(scaleMap(a.scales(), m, a.totalKBlocks(), a.scalePitch(), c.blockM()))
-                    .addTensorMap(scaleMap(b.scales(), n, b.totalKBlocks(), b.scalePitch(), c.blockN()))
-                    .addTensorMap(outputMap(d.dataAddress(), groups, m, n, n, c.blockN()))
+        MemorySegment host = groupTable(a, b, m, n, c);
+        try (DeviceMemory table = DeviceMemory.allocateAsync(stream, host.byteSize())) {
+            // Pageable host memory: the driver has staged the bytes when the call returns.
+            CudaCopy.hostToDeviceAsync(host, table, 0, stream);
+            TensorMap sfaMap = scaleMap(a.scales(), m, a.totalKBlocks(), a.scalePitch(), c.blockM());
+            TensorMap sfbMap = scaleMap(b.scales(), n, b.totalKBlocks(), b.scalePitch(), c.blockN());
+            // tm_a and tm_b are unused by the K-grouped kernel (it reads the table): any valid map will do.
+            LaunchArgs args = KernelArgs.begin().addTensorMap(sfaMap).addTensorMap(sfbMap).addTensorMap(sfaMap)
+                    .addTensorMap(sfbMap).addTensorMap(outputMap(d.dataAddress(), d.size(0), m, n, n, c.blockN()))
                     .addPointer(table.address()).addPointer(table.address() + mapBytes).addInt(items)
                     .addInt((int) m).addInt((int) n).addInt(0).addPointer(0L);
             device.launch(launch, args);
             K_GROUPED_LAUNCHES.increment();
         } // freed on the stream, after the kernel
         return true;
+    }
+
+    /** Everything a group table's bytes depend on. */
+    private record TableKey(List<Long> aAddresses, List<Long> bAddresses, List<Integer> itemsK, long m, long n,
+            int blockM, int blockN) {
+    }
+
+    /** Bounds the memo; a training step reuses a handful of buffers, so a full memo is simply dropped. */
+    private static final int MAX_TABLES = 256;
+    private static final Map<TableKey, MemorySegment> TABLES = new ConcurrentHashMap<>();
+
+    /**
+     * The group table (two maps per non-empty group, then its {index, K_g, first scale column, 0}), memoised: two
+     * encodes per group cost several microseconds each, more than the rest of the host path.
+     */
+    private static MemorySegment groupTable(Flat a, Flat b, long m, long n, Sm90Gemm1d1dConfig c) {
+        List<Integer> flatItems = new ArrayList<>();
+        for (int[] item : a.itemsK()) {
+            flatItems.add(item[0]);
+            flatItems.add(item[1]);
+            flatItems.add(item[2]);
+        }
+        TableKey key = new TableKey(a.addresses(), b.addresses(), flatItems, m, n, c.blockM(), c.blockN());
+        MemorySegment table = TABLES.get(key);
+        if (table != null) {
+            return table;
+        }
+        int items = a.itemsK().size();
+        long mapBytes = 2L * items * TensorMap.BYTES;
+        table = Arena.ofAuto().allocate(mapBytes + 16L * items, TensorMap.ALIGNMENT);
+        for (int i = 0; i < items; i++) {
+            int[] item = a.itemsK().get(i);
+            int kg = item[1];
+            MemorySegment.copy(operandMap(a.addresses().get(i), kg, m, kg, c.blockM()).segment(), 0, table,
+                    (2L * i) * TensorMap.BYTES, TensorMap.BYTES);
+            MemorySegment.copy(operandMap(b.addresses().get(i), kg, n, kg, c.blockN()).segment(), 0, table,
+                    (2L * i + 1) * TensorMap.BYTES, TensorMap.BYTES);
+            long info = mapBytes + 16L * i;
+            table.set(ValueLayout.JAVA_INT, info, item[0]);
+            table.set(ValueLayout.JAVA_INT, info + 4, kg);
+            table.set(ValueLayout.JAVA_INT, info + 8, item[2]);
+            table.set(ValueLayout.JAVA_INT, info + 12, 0);
+        }
+        if (TABLES.size() >= MAX_TABLES) {
+            TABLES.clear();
+        }
+        TABLES.put(key, table);
+        return table;
     }
 
     /**

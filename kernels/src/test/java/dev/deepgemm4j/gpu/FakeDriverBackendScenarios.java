@@ -263,9 +263,10 @@ public final class FakeDriverBackendScenarios {
         assertEquals(launch.config().threads(), fake.launch(5));
         assertEquals(launch.config().dynamicSharedBytes(), fake.launch(8));
         List<Object> got = recordedParams();
-        assertEquals(List.of(a.data().dataAddress(), b.data().dataAddress(), a.scales().dataAddress(),
+        // tm_a and tm_b are unused by the K-grouped variant: the launcher passes the scale maps again.
+        assertEquals(List.of(a.scales().dataAddress(), b.scales().dataAddress(), a.scales().dataAddress(),
                 b.scales().dataAddress()), List.of(tensorMapAddress(got.get(0)), tensorMapAddress(got.get(1)),
-                tensorMapAddress(got.get(2)), tensorMapAddress(got.get(3))), "maps of A_0, B_0, sfa, sfb");
+                tensorMapAddress(got.get(2)), tensorMapAddress(got.get(3))), "maps of sfa, sfb, sfa, sfb");
         long[] dMap = (long[]) got.get(4);
         assertEquals(0xFA4E7A9000000003L, dMap[0], "D as a rank-3 map");
         assertEquals(d.dataAddress(), dMap[1]);
@@ -277,6 +278,11 @@ public final class FakeDriverBackendScenarios {
         assertEquals(List.of(7L, 3L, n, m, 3L, n * 4, m * n * 4, (long) launch.config().blockN(), 64L, 1L),
                 List.of(fake.tmap(0), fake.tmap(1), fake.tmap(3), fake.tmap(4), fake.tmap(5), fake.tmap(8),
                         fake.tmap(9), fake.tmap(12), fake.tmap(13), fake.tmap(14)));
+
+        // Again with the same buffers (the group table now comes from the memo): the same launch.
+        DeepGemm.kGroupedFp8GemmNtContiguous(a, b, d, ks, null, d);
+        assertEquals(hopperBefore + 2, Sm90Gemm1d1dLauncher.K_GROUPED_LAUNCHES.sum());
+        assertEquals(got.subList(7, got.size()), recordedParams().subList(7, got.size()));
 
         // Scales not MN-major (row-major [m, ΣKB]): the SIMT kernel.
         Fp8Tensor aRowScales = new Fp8Tensor(a.data(), Tensor.zeros(GPU, DType.FP32, m, 3));
