@@ -248,21 +248,56 @@ final class Sm90Gemm1d1dLauncher {
     // ---------------------------------------------------------------- maps
 
     private static TensorMap operandMap(long address, long k, long rows, long pitchBytes, int boxRows) {
-        return TensorMap.encode2d(TensorMap.DataType.UINT8, address, k, rows, pitchBytes, SCALE_BLOCK, boxRows,
-                TensorMap.Swizzle.B128);
+        return map(TensorMap.DataType.UINT8, address, List.of(k, rows), List.of(pitchBytes),
+                List.of(SCALE_BLOCK, boxRows), TensorMap.Swizzle.B128);
     }
 
     private static TensorMap scaleMap(long address, long mn, long kBlocks, long pitch, int boxMn) {
-        return TensorMap.encode2d(TensorMap.DataType.FLOAT32, address, mn, Math.max(kBlocks, 1), pitch * 4, boxMn, 1,
-                TensorMap.Swizzle.NONE);
+        return map(TensorMap.DataType.FLOAT32, address, List.of(mn, Math.max(kBlocks, 1)), List.of(pitch * 4),
+                List.of(boxMn, 1), TensorMap.Swizzle.NONE);
     }
 
     /** D as {n, m, groups}: boxes never cross from one group's rows into the next. */
     private static TensorMap outputMap(long address, long groups, long m, long n, long rowPitch, int blockN) {
-        return TensorMap.encodeTiled(TensorMap.DataType.FLOAT32, address, new long[] {n, m, groups},
-                new long[] {rowPitch * 4, rowPitch * 4 * m}, new int[] {blockN, 64, 1}, new int[] {1, 1, 1},
-                TensorMap.Interleave.NONE, TensorMap.Swizzle.NONE, TensorMap.L2Promotion.B256,
-                TensorMap.OobFill.NONE);
+        return map(TensorMap.DataType.FLOAT32, address, List.of(n, m, groups), List.of(rowPitch * 4, rowPitch * 4 * m),
+                List.of(blockN, 64, 1), TensorMap.Swizzle.NONE);
+    }
+
+    /** Every argument of an encoded map: equal keys encode to the same bytes, whatever memory is there now. */
+    private record MapKey(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
+            List<Integer> box, TensorMap.Swizzle swizzle) {
+    }
+
+    private static final int MAX_MAPS = 4096;
+    private static final Map<MapKey, TensorMap> MAPS = new ConcurrentHashMap<>();
+
+    /** The encoded map, memoised (an encode costs several microseconds, a few per call would dominate the host). */
+    private static TensorMap map(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
+            List<Integer> box, TensorMap.Swizzle swizzle) {
+        MapKey key = new MapKey(type, address, dims, strides, box, swizzle);
+        TensorMap map = MAPS.get(key);
+        if (map == null) {
+            if (MAPS.size() >= MAX_MAPS) {
+                MAPS.clear();
+            }
+            int rank = dims.size();
+            long[] d = new long[rank];
+            long[] st = new long[rank - 1];
+            int[] b = new int[rank];
+            int[] ones = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                d[i] = dims.get(i);
+                b[i] = box.get(i);
+                ones[i] = 1;
+                if (i + 1 < rank) {
+                    st[i] = strides.get(i);
+                }
+            }
+            map = TensorMap.encodeTiled(type, address, d, st, b, ones, TensorMap.Interleave.NONE, swizzle,
+                    TensorMap.L2Promotion.B256, TensorMap.OobFill.NONE);
+            MAPS.put(key, map);
+        }
+        return map;
     }
 
     // ---------------------------------------------------------------- layout helpers
