@@ -142,6 +142,19 @@ DG_REGISTER_CONFIG()
 #undef DG_NAMESPACE
 #undef DG_KERNEL_NAME
 
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 128
+#define DG_K_GROUPED 1
+#define DG_NAMESPACE k_128x128
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d1d_k_128x128
+#include "../../main/cuda/sm90_fp8_gemm_1d1d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_K_GROUPED
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
 using dg_sm90::TmaDesc;
 using GroupInfo = d_128x152::GroupInfo;
 
