@@ -316,3 +316,33 @@ __device__ __forceinline__ void tma_load_2d_hint(u32 dst, const TmaDesc* map, i3
 
 }  // namespace dg_sm90
 // ==== end of section: decode ====
+
+// ---------------------------------------------------------------------------------------------------------
+// wgrad (1D1D) section: FP32 reduce-add stores and tensor maps that live in global memory.
+
+namespace dg_sm90 {
+
+// D[box] += smem tile, element-wise FP32 add performed by the TMA unit in L2: accumulation without a read of D
+// by the SM. 3-D so that a [G, M, N] output clips rows at each group's M (a 2-D {N, G*M} map would spill a
+// partial M block into the next group).
+__device__ __forceinline__ void tma_reduce_add_3d(const TmaDesc* map, u32 src, i32 c0, i32 c1, i32 c2) {
+    asm volatile("cp.reduce.async.bulk.tensor.3d.global.shared::cta.add.tile.bulk_group [%0, {%1, %2, %3}], [%4];"
+                 ::"l"(reinterpret_cast<u64>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(src)
+                 : "memory");
+}
+
+// A tensor map the host wrote to global memory is read by the TMA through the tensormap proxy; the acquire
+// orders that read after the generic-proxy writes (a no-op cost once per map and CTA).
+__device__ __forceinline__ void fence_tensormap_acquire(const TmaDesc* map) {
+    asm volatile("fence.proxy.tensormap::generic.acquire.gpu [%0], 128;" ::"l"(reinterpret_cast<u64>(map)) : "memory");
+}
+
+__device__ __forceinline__ void ld_shared_v2(u32 addr, float& x, float& y) {
+    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];" : "=f"(x), "=f"(y) : "r"(addr) : "memory");
+}
+
+__device__ __forceinline__ void st_shared_v2(u32 addr, float x, float y) {
+    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(addr), "f"(x), "f"(y) : "memory");
+}
+
+}  // namespace dg_sm90

@@ -11,12 +11,15 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The dense GEMM for the normalised NT problem {@code D (+)= A · Bᵀ}: the Hopper kernels where their preconditions
- * hold (M ≤ 64: {@link Sm90SmallMGemmLauncher}, else {@link Sm90DenseGemmLauncher}), else the SIMT kernel
- * ({@code dense_gemm.cu}).
+ * hold (1D1D: {@link Sm90Gemm1d1dLauncher}; 1D2D with M ≤ 64: {@link Sm90SmallMGemmLauncher}, else
+ * {@link Sm90DenseGemmLauncher}), else the SIMT kernel ({@code dense_gemm.cu}).
  */
 final class DenseGemmLauncher {
 
-    /** Launches of each kernel family since the process started (tests read them to see which path ran). */
+    /**
+     * Launches of each kernel family since the process started (tests read them to see which path ran); SM90 counts
+     * both Hopper kernels.
+     */
     static final LongAdder SM90_LAUNCHES = new LongAdder();
     static final LongAdder SIMT_LAUNCHES = new LongAdder();
     /** Of {@link #SM90_LAUNCHES}, those of the small-M (decode) kernel. */
@@ -30,6 +33,11 @@ final class DenseGemmLauncher {
      * d_sn, int m, int n, int k, int accumulate)}; A [M, K], B [N, K], D [M, N] as the views' strides say.
      */
     static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        if (Sm90Gemm1d1dLauncher.denseEligible(device, a, b, d, recipe, accumulate)) {
+            Sm90Gemm1d1dLauncher.dense(device, a, b, d);
+            SM90_LAUNCHES.increment();
+            return;
+        }
         if (Sm90SmallMGemmLauncher.eligible(device, a, b, d, recipe, accumulate)) {
             Sm90SmallMGemmLauncher.gemm(device, a, b, d);
             SM90_LAUNCHES.increment();

@@ -95,13 +95,17 @@ final class GroupedGemmLauncher {
     }
 
     /**
-     * {@code d[g] += A_g · B_gᵀ}. When the group views tile flat buffers the way the K-grouped kernel addresses them
+     * {@code d[g] += A_g · B_gᵀ}: on Hopper, where {@link Sm90Gemm1d1dLauncher#kGrouped} takes it, its kernel. When
+     * the group views tile flat buffers the way the K-grouped kernel addresses them
      * (always so for views the API makes of a dense "nt" buffer or a dense [ΣK, MN] "tn" one), one launch with
      * parameters {@code (a, b, sfa, sfa_sm, sfa_sk, sfb, sfb_sn, sfb_sk, d, d_sg, d_sm, d_sn, ks, int num_groups,
      * i64 total_k, int m, int n)}, ks uploaded to a stream-ordered device buffer; otherwise (a padded or K-major
      * "tn" operand) one dense GEMM launch per non-empty group, accumulating into FP32 D with per-token scales.
      */
     static void kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
+        if (Sm90Gemm1d1dLauncher.kGrouped(device, aGroups, bGroups, d)) {
+            return;
+        }
         int groups = aGroups.size();
         long m = d.size(1);
         long n = d.size(2);

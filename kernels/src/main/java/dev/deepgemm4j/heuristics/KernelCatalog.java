@@ -16,6 +16,7 @@ public final class KernelCatalog {
         all.addAll(Sm90GemmHeuristic.allConfigs());
         all.addAll(Sm90GemmHeuristic.groupedConfigs());
         all.addAll(Sm90SmallMGemmHeuristic.allConfigs());
+        all.addAll(Sm90Gemm1d1dHeuristic.allConfigs());
         all.addAll(GroupedGemmHeuristic.allConfigs());
         all.addAll(MqaLogitsHeuristic.allConfigs());
         all.addAll(QuantizeHeuristic.allConfigs());

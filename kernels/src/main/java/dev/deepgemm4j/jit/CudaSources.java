@@ -156,6 +156,58 @@ public final class CudaSources {
         return blockM * 128 + blockN * 128 + alignUp(blockM * 4, 128) + 16 + 2 * 8;
     }
 
+    /**
+     * Hopper weight-gradient GEMM with 1D1D scaling, family {@code sm90_fp8_gemm_1d1d} (sm_90a only): persistent,
+     * warp-specialised, {@code D[g] += A_g·B_gᵀ} into FP32 D by TMA reduce-add (D already holds C).
+     *
+     * <p>Parameters: {@code (CUtensorMap tm_a, CUtensorMap tm_b, CUtensorMap tm_sfa, CUtensorMap tm_sfb,
+     * CUtensorMap tm_d, const CUtensorMap* group_maps, const u32* groups, u32 num_groups, u32 m, u32 n, u32 k,
+     * u32* status)}, the first five by value: A [m, k] FP8 K-major, box 128 × blockM, 128B swizzle; B [n, k] likewise
+     * with box 128 × blockN; sfa FP32 MN-major, dims {m, total K blocks}, column pitch a multiple of 16 bytes, box
+     * blockM × 1; sfb likewise with n and blockN; D FP32 [G, m, n], dims {n, m, G}, box blockN × 64 × 1, no swizzle.
+     * Dense: group_maps and groups null, num_groups 1. K-grouped: tm_a and tm_b unused (any map), group_maps holds
+     * two maps (A_g then B_g, dims {K_g, m} / {K_g, n}) per entry of groups, whose entries are 4 u32 {index of D's
+     * group, K_g, first scale column, 0}, only groups with K_g &gt; 0; k unused. Needs k (every K_g) % 16 == 0 and
+     * n % 4 == 0.
+     *
+     * <p>Launch: grid (any x in [1, tiles]), block ({@link #sm90Threads}), dynamic shared memory
+     * {@link #sm90Gemm1d1dSharedBytes}.
+     *
+     * @param blockM rows per tile: 64 or 128
+     * @param blockN columns per tile: a multiple of 8 in [8, 192]
+     * @param stages pipeline depth, at least 2, within 227 KB of shared memory
+     * @param numSms SMs the tile order is planned for
+     * @param kGrouped the K-grouped variant
+     */
+    public static KernelSource sm90Fp8Gemm1d1d(int blockM, int blockN, int stages, int numSms, boolean kGrouped) {
+        require(blockM == 64 || blockM == 128, "blockM must be 64 or 128, got " + blockM);
+        require(blockN % 8 == 0 && blockN >= 8 && blockN <= 192, "blockN must be a multiple of 8 in [8, 192], got "
+                + blockN);
+        require(stages >= 2 && sm90Gemm1d1dSharedBytes(blockM, blockN, stages) <= SM90_SMEM_LIMIT,
+                "stages must be >= 2 and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
+        require(numSms >= 1, "numSms must be positive, got " + numSms);
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d1d", "dg_sm90_fp8_gemm_1d1d_"
+                + (kGrouped ? "k" : "d") + "_m" + blockM + "n" + blockN + "_s" + stages + "_sms" + numSms,
+                constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms,
+                        "DG_K_GROUPED", kGrouped ? 1 : 0));
+    }
+
+    /** Dynamic shared memory of the 1D1D kernel: the FP32 D staging tile plus the stages. */
+    public static int sm90Gemm1d1dSharedBytes(int blockM, int blockN, int stages) {
+        return alignUp(blockM * blockN * 4, 1024) + stages * sm90Gemm1d1dStageBytes(blockM, blockN);
+    }
+
+    /** The deepest 1D1D pipeline that fits {@link #SM90_SMEM_LIMIT} (at most 16 stages), as DG_STAGES=0 builds. */
+    public static int sm90Gemm1d1dMaxStages(int blockM, int blockN) {
+        return Math.min(16, (SM90_SMEM_LIMIT - alignUp(blockM * blockN * 4, 1024))
+                / sm90Gemm1d1dStageBytes(blockM, blockN));
+    }
+
+    // A and B tiles of 128 K bytes per row, sfa and sfb (each 128-byte aligned), full + empty barriers.
+    private static int sm90Gemm1d1dStageBytes(int blockM, int blockN) {
+        return blockM * 128 + blockN * 128 + alignUp(blockM * 4, 128) + alignUp(blockN * 4, 128) + 2 * 8;
+    }
+
     private static int alignUp(int x, int a) {
         return (x + a - 1) / a * a;
     }

@@ -305,12 +305,47 @@ public final class FakeDriverBackendScenarios {
         Fp8Tensor b = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384 * n), Tensor.zeros(GPU, DType.FP32, 3, n)
                 .t());
         Tensor d = Tensor.zeros(GPU, DType.FP32, 3, m, n);
+        // "nt" with MN-major, 16-byte aligned scales on the (fake) H100: the Hopper 1D1D kernel, one launch over the
+        // two non-empty groups, their A/B maps in a device table.
+        long hopperBefore = Sm90Gemm1d1dLauncher.K_GROUPED_LAUNCHES.sum();
         DeepGemm.kGroupedFp8GemmNtContiguous(a, b, d, ks, null, d);
+        assertEquals(hopperBefore + 1, Sm90Gemm1d1dLauncher.K_GROUPED_LAUNCHES.sum());
+        var launch = dev.deepgemm4j.heuristics.Sm90Gemm1d1dHeuristic.kGrouped(2, m, n, 384, 132);
+        assertEquals(launch.config().source().kernelName(), recordedKernel());
+        assertTrue(recordedKernel().startsWith("dg_sm90_fp8_gemm_1d1d_k_"), recordedKernel());
+        assertEquals(2, fake.launch(2), "one CTA per tile: 2 groups x 1 tile");
+        assertEquals(launch.config().threads(), fake.launch(5));
+        assertEquals(launch.config().dynamicSharedBytes(), fake.launch(8));
         List<Object> got = recordedParams();
+        // tm_a and tm_b are unused by the K-grouped variant: the launcher passes the scale maps again.
+        assertEquals(List.of(a.scales().dataAddress(), b.scales().dataAddress(), a.scales().dataAddress(),
+                b.scales().dataAddress()), List.of(tensorMapAddress(got.get(0)), tensorMapAddress(got.get(1)),
+                tensorMapAddress(got.get(2)), tensorMapAddress(got.get(3))), "maps of sfa, sfb, sfa, sfb");
+        long[] dMap = (long[]) got.get(4);
+        assertEquals(0xFA4E7A9000000003L, dMap[0], "D as a rank-3 map");
+        assertEquals(d.dataAddress(), dMap[1]);
+        long table = (Long) got.get(5);
+        assertNotEquals(0L, table);
+        assertEquals(List.of(table + 2 * 2 * 128, 2, (int) m, (int) n, 0, 0L), got.subList(6, got.size()),
+                "group infos after 2 x 2 maps, 2 groups, m, n, k unused, status");
+        // The last map encoded is D: FLOAT32 {n, m, G}, rows n * 4 bytes apart, groups m * n * 4, box blockN x 64 x 1.
+        assertEquals(List.of(7L, 3L, n, m, 3L, n * 4, m * n * 4, (long) launch.config().blockN(), 64L, 1L),
+                List.of(fake.tmap(0), fake.tmap(1), fake.tmap(3), fake.tmap(4), fake.tmap(5), fake.tmap(8),
+                        fake.tmap(9), fake.tmap(12), fake.tmap(13), fake.tmap(14)));
+
+        // Again with the same buffers (the group table now comes from the memo): the same launch.
+        DeepGemm.kGroupedFp8GemmNtContiguous(a, b, d, ks, null, d);
+        assertEquals(hopperBefore + 2, Sm90Gemm1d1dLauncher.K_GROUPED_LAUNCHES.sum());
+        assertEquals(got.subList(7, got.size()), recordedParams().subList(7, got.size()));
+
+        // Scales not MN-major (row-major [m, ΣKB]): the SIMT kernel.
+        Fp8Tensor aRowScales = new Fp8Tensor(a.data(), Tensor.zeros(GPU, DType.FP32, m, 3));
+        DeepGemm.kGroupedFp8GemmNtContiguous(aRowScales, b, d, ks, null, d);
+        got = recordedParams();
         long ksPointer = (Long) got.get(12);
         assertNotEquals(0L, ksPointer);
         assertLaunch("dg_k_grouped_gemm_nt_m16n64_pr_f32", new int[] {1, 1, 3}, 256, a.data().dataAddress(),
-                b.data().dataAddress(), a.scales().dataAddress(), 1L, m, b.scales().dataAddress(), 1L, n,
+                b.data().dataAddress(), aRowScales.scales().dataAddress(), 3L, 1L, b.scales().dataAddress(), 1L, n,
                 d.dataAddress(), m * n, n, 1L, ksPointer, 3, 384L, (int) m, (int) n);
 
         // "tn" with padded token rows: one dense launch per non-empty group into d[g].
@@ -612,7 +647,7 @@ public final class FakeDriverBackendScenarios {
             StringBuilder sig = new StringBuilder();
             for (String param : code.substring(open + "DG_KERNEL_NAME(".length(), close).split(",")) {
                 String p = param.strip();
-                if (p.contains("TmaDesc")) {
+                if (p.contains("TmaDesc") && !p.contains("*")) { // a map by value (a pointer to maps is 'p')
                     sig.append('m');
                     continue;
                 }

@@ -330,11 +330,16 @@ class GpuGroupedGemmTest {
             DeepGemm.kGroupedFp8GemmNtContiguous(a, b, dCpu, ks, null, cIsD ? dCpu : c);
             DeepGemm.kGroupedFp8GemmNtContiguous(toGpu(a), toGpu(b), dGpu, ks, null, cIsD ? dGpu : toGpu(c));
         }
-        assertSameStorage(dCpu, dGpu);
         double[][] refs = new double[groups][];
         for (int g = 0; g < groups; g++) {
             refs[g] = reference(aGroups.get(g), bGroups.get(g), false, c.select(0, g));
         }
+        if (!tn && GpuTestSupport.hopper()) {
+            // The Hopper 1D1D kernel (nt, MN-major aligned scales): another summation order.
+            GpuWgradGemmTest.assertCloseToReference(dCpu, dGpu, concat(refs));
+            return;
+        }
+        assertSameStorage(dCpu, dGpu);
         GpuTestSupport.assertClose(dCpu, dGpu, concat(refs));
     }
 

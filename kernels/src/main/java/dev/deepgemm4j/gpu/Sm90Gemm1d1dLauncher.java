@@ -1,0 +1,364 @@
+package dev.deepgemm4j.gpu;
+
+import dev.deepgemm4j.DType;
+import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Recipe;
+import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.TensorStorage;
+import dev.deepgemm4j.cuda.CudaCopy;
+import dev.deepgemm4j.cuda.CudaStream;
+import dev.deepgemm4j.cuda.DeviceMemory;
+import dev.deepgemm4j.cuda.LaunchArgs;
+import dev.deepgemm4j.cuda.TensorMap;
+import dev.deepgemm4j.heuristics.Launch;
+import dev.deepgemm4j.heuristics.Sm90Gemm1d1dConfig;
+import dev.deepgemm4j.heuristics.Sm90Gemm1d1dHeuristic;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The Hopper weight-gradient GEMM ({@code sm90_fp8_gemm_1d1d.cu}): dense 1D1D {@code D += A·Bᵀ} and K-grouped
+ * {@code D[g] += A_g·B_gᵀ}, FP32 D accumulated in place by TMA reduce-add. {@link DenseGemmLauncher} and
+ * {@link GroupedGemmLauncher} ask it first and fall back to the SIMT kernels where it declines.
+ */
+final class Sm90Gemm1d1dLauncher {
+
+    /** Launches of each variant since the process started (tests read them to see which path ran). */
+    static final LongAdder DENSE_LAUNCHES = new LongAdder();
+    static final LongAdder K_GROUPED_LAUNCHES = new LongAdder();
+
+    /**
+     * {@code DG_SM90_1D1D=0} (or {@code -Ddeepgemm4j.sm90_1d1d=0}) keeps these GEMMs on the SIMT kernels: a way
+     * back, without a rebuild, should a shape misbehave on the new kernel.
+     */
+    static final boolean ENABLED = enabled();
+
+    private static final int TMA_ALIGN = 16;
+    private static final int SCALE_BLOCK = 128;
+
+    private Sm90Gemm1d1dLauncher() {
+    }
+
+    /**
+     * Whether the Hopper kernel computes this dense call: an sm_90 device, the 1D1D recipe with FP32 scales, FP32 D
+     * accumulated into (D already holds C), K-major A and B and row-major D with 16-byte aligned bases and row
+     * pitches, {@code K % 16 == 0} and {@code N % 4 == 0}, sizes within the kernel's u32.
+     */
+    static boolean denseEligible(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe,
+            boolean accumulate) {
+        long m = a.data().size(0);
+        long k = a.data().size(1);
+        long n = b.data().size(0);
+        return ENABLED && hopper(device) && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
+                && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32 && d.dtype() == DType.FP32
+                && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 4 == 0
+                && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
+                && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
+    }
+
+    /** Queues the dense GEMM; the caller checked {@link #denseEligible}. */
+    static void dense(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d) {
+        long m = a.data().size(0);
+        long k = a.data().size(1);
+        long n = b.data().size(0);
+        long kBlocks = ceilDiv(k, SCALE_BLOCK);
+        Launch<Sm90Gemm1d1dConfig> launch = Sm90Gemm1d1dHeuristic.dense(m, n, k, device.numSms());
+        Sm90Gemm1d1dConfig c = launch.config();
+        // Staging launches use the thread's parameter block: they all go before this launch's arguments are built.
+        Tensor sfaStaged = scalesInKernelLayout(a.scales(), m) ? null : staged(device, a.scales(), m);
+        Tensor sfbStaged = scalesInKernelLayout(b.scales(), n) ? null : staged(device, b.scales(), n);
+        try {
+            Tensor sfa = sfaStaged == null ? a.scales() : sfaStaged;
+            Tensor sfb = sfbStaged == null ? b.scales() : sfbStaged;
+            long dPitch = rowPitch(d, n);
+            LaunchArgs args = KernelArgs.begin()
+                    .addTensorMap(operandMap(a.data().dataAddress(), k, m, rowPitch(a.data(), k), c.blockM()))
+                    .addTensorMap(operandMap(b.data().dataAddress(), k, n, rowPitch(b.data(), k), c.blockN()))
+                    .addTensorMap(scaleMap(sfa.dataAddress(), m, kBlocks, scalePitch(sfa, m), c.blockM()))
+                    .addTensorMap(scaleMap(sfb.dataAddress(), n, kBlocks, scalePitch(sfb, n), c.blockN()))
+                    .addTensorMap(outputMap(d.dataAddress(), 1, m, n, dPitch, c.blockN()))
+                    .addPointer(0L).addPointer(0L).addInt(1).addInt((int) m).addInt((int) n).addInt((int) k)
+                    .addPointer(0L);
+            device.launch(launch, args);
+            DENSE_LAUNCHES.increment();
+        } finally {
+            free(sfaStaged);
+            free(sfbStaged);
+        }
+    }
+
+    /**
+     * Runs {@code d[g] += A_g · B_gᵀ} on the Hopper kernel and returns true where it applies: an sm_90 device, "nt"
+     * groups ([MN, K_g] K-major blocks laid end to end in one buffer, K_g a multiple of 128), scales MN-major with a
+     * 16-byte column pitch in one [MN, ΣK/128] matrix, D contiguous FP32 [G, M, N] with {@code N % 4 == 0}, and at
+     * least one non-empty group. Returns false, having queued nothing, otherwise.
+     */
+    static boolean kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
+        if (!ENABLED || !hopper(device) || d.dtype() != DType.FP32 || !d.isContiguous()
+                || d.dataAddress() % TMA_ALIGN != 0) {
+            return false;
+        }
+        long m = d.size(1);
+        long n = d.size(2);
+        if (m < 1 || n < 1 || n % 4 != 0 || m > Integer.MAX_VALUE || n > Integer.MAX_VALUE) {
+            return false;
+        }
+        Flat a = Flat.of(aGroups, m);
+        Flat b = a == null ? null : Flat.of(bGroups, n);
+        if (b == null || a.items().isEmpty() || !a.items().equals(b.items())) {
+            return false;
+        }
+        int items = a.items().size();
+        long totalK = 0;
+        for (int[] item : a.itemsK()) {
+            totalK += item[1];
+        }
+        Launch<Sm90Gemm1d1dConfig> launch = Sm90Gemm1d1dHeuristic.kGrouped(items, m, n, totalK, device.numSms());
+        Sm90Gemm1d1dConfig c = launch.config();
+        CudaStream stream = device.stream();
+        long mapBytes = 2L * items * TensorMap.BYTES;
+        MemorySegment host = groupTable(a, b, m, n, c);
+        try (DeviceMemory table = DeviceMemory.allocateAsync(stream, host.byteSize())) {
+            // Pageable host memory: the driver has staged the bytes when the call returns.
+            CudaCopy.hostToDeviceAsync(host, table, 0, stream);
+            TensorMap sfaMap = scaleMap(a.scales(), m, a.totalKBlocks(), a.scalePitch(), c.blockM());
+            TensorMap sfbMap = scaleMap(b.scales(), n, b.totalKBlocks(), b.scalePitch(), c.blockN());
+            // tm_a and tm_b are unused by the K-grouped kernel (it reads the table): any valid map will do.
+            LaunchArgs args = KernelArgs.begin().addTensorMap(sfaMap).addTensorMap(sfbMap).addTensorMap(sfaMap)
+                    .addTensorMap(sfbMap).addTensorMap(outputMap(d.dataAddress(), d.size(0), m, n, n, c.blockN()))
+                    .addPointer(table.address()).addPointer(table.address() + mapBytes).addInt(items)
+                    .addInt((int) m).addInt((int) n).addInt(0).addPointer(0L);
+            device.launch(launch, args);
+            K_GROUPED_LAUNCHES.increment();
+        } // freed on the stream, after the kernel
+        return true;
+    }
+
+    /** Everything a group table's bytes depend on. */
+    private record TableKey(List<Long> aAddresses, List<Long> bAddresses, List<Integer> itemsK, long m, long n,
+            int blockM, int blockN) {
+    }
+
+    /** Bounds the memo; a training step reuses a handful of buffers, so a full memo is simply dropped. */
+    private static final int MAX_TABLES = 256;
+    private static final Map<TableKey, MemorySegment> TABLES = new ConcurrentHashMap<>();
+
+    /**
+     * The group table (two maps per non-empty group, then its {index, K_g, first scale column, 0}), memoised: two
+     * encodes per group cost several microseconds each, more than the rest of the host path.
+     */
+    private static MemorySegment groupTable(Flat a, Flat b, long m, long n, Sm90Gemm1d1dConfig c) {
+        List<Integer> flatItems = new ArrayList<>();
+        for (int[] item : a.itemsK()) {
+            flatItems.add(item[0]);
+            flatItems.add(item[1]);
+            flatItems.add(item[2]);
+        }
+        TableKey key = new TableKey(a.addresses(), b.addresses(), flatItems, m, n, c.blockM(), c.blockN());
+        MemorySegment table = TABLES.get(key);
+        if (table != null) {
+            return table;
+        }
+        int items = a.itemsK().size();
+        long mapBytes = 2L * items * TensorMap.BYTES;
+        table = Arena.ofAuto().allocate(mapBytes + 16L * items, TensorMap.ALIGNMENT);
+        for (int i = 0; i < items; i++) {
+            int[] item = a.itemsK().get(i);
+            int kg = item[1];
+            MemorySegment.copy(operandMap(a.addresses().get(i), kg, m, kg, c.blockM()).segment(), 0, table,
+                    (2L * i) * TensorMap.BYTES, TensorMap.BYTES);
+            MemorySegment.copy(operandMap(b.addresses().get(i), kg, n, kg, c.blockN()).segment(), 0, table,
+                    (2L * i + 1) * TensorMap.BYTES, TensorMap.BYTES);
+            long info = mapBytes + 16L * i;
+            table.set(ValueLayout.JAVA_INT, info, item[0]);
+            table.set(ValueLayout.JAVA_INT, info + 4, kg);
+            table.set(ValueLayout.JAVA_INT, info + 8, item[2]);
+            table.set(ValueLayout.JAVA_INT, info + 12, 0);
+        }
+        if (TABLES.size() >= MAX_TABLES) {
+            TABLES.clear();
+        }
+        TABLES.put(key, table);
+        return table;
+    }
+
+    /**
+     * A K-grouped "nt" operand as the kernel reads it. {@code itemsK} lists the non-empty groups as {index, K_g,
+     * first scale column}; {@code addresses} their blocks' first bytes; {@code scales} the address of scale column
+     * 0 of the MN-major matrix whose columns are {@code scalePitch} floats apart.
+     */
+    private record Flat(List<Integer> items, List<int[]> itemsK, List<Long> addresses, long scales, long scalePitch,
+            long totalKBlocks) {
+
+        static Flat of(List<Fp8Tensor> groups, long mn) {
+            List<Integer> items = new ArrayList<>();
+            List<int[]> itemsK = new ArrayList<>();
+            List<Long> addresses = new ArrayList<>();
+            long kBefore = 0;
+            Long dataBase = null;
+            Long scaleBase = null;
+            long pitch = 0;
+            TensorStorage dataStorage = null;
+            TensorStorage scaleStorage = null;
+            for (int g = 0; g < groups.size(); g++) {
+                Tensor data = groups.get(g).data();
+                Tensor sf = groups.get(g).scales();
+                long kg = data.size(1);
+                if (kg % SCALE_BLOCK != 0 || kg > Integer.MAX_VALUE) {
+                    return null;
+                }
+                if (kg > 0) {
+                    boolean kMajor = data.stride(1) == 1 && (mn <= 1 || data.stride(0) == kg);
+                    long base = data.dataAddress() - mn * kBefore;
+                    if (!kMajor || base % TMA_ALIGN != 0 || sf.dtype() != DType.FP32
+                            || (dataBase != null && (dataBase != base || dataStorage != data.storage()))) {
+                        return null;
+                    }
+                    long sfPitch = sf.size(1) > 1 ? sf.stride(1) : pitch > 0 ? pitch : align(mn, 4);
+                    boolean mnMajor = (mn <= 1 || sf.stride(0) == 1) && sfPitch >= mn && sfPitch % 4 == 0;
+                    long sBase = sf.dataAddress() - 4 * sfPitch * (kBefore / SCALE_BLOCK);
+                    if (!mnMajor || sBase % TMA_ALIGN != 0 || (scaleBase != null && (scaleBase != sBase
+                            || scaleStorage != sf.storage() || pitch != sfPitch))) {
+                        return null;
+                    }
+                    dataBase = base;
+                    dataStorage = data.storage();
+                    scaleBase = sBase;
+                    scaleStorage = sf.storage();
+                    pitch = sfPitch;
+                    items.add(g);
+                    itemsK.add(new int[] {g, (int) kg, (int) (kBefore / SCALE_BLOCK)});
+                    addresses.add(data.dataAddress());
+                }
+                kBefore += kg;
+            }
+            if (dataBase == null) {
+                return new Flat(items, itemsK, addresses, 0, 0, 0);
+            }
+            return new Flat(items, itemsK, addresses, scaleBase, pitch, kBefore / SCALE_BLOCK);
+        }
+    }
+
+    // ---------------------------------------------------------------- maps
+
+    private static TensorMap operandMap(long address, long k, long rows, long pitchBytes, int boxRows) {
+        return map(TensorMap.DataType.UINT8, address, List.of(k, rows), List.of(pitchBytes),
+                List.of(SCALE_BLOCK, boxRows), TensorMap.Swizzle.B128);
+    }
+
+    private static TensorMap scaleMap(long address, long mn, long kBlocks, long pitch, int boxMn) {
+        return map(TensorMap.DataType.FLOAT32, address, List.of(mn, Math.max(kBlocks, 1)), List.of(pitch * 4),
+                List.of(boxMn, 1), TensorMap.Swizzle.NONE);
+    }
+
+    /** D as {n, m, groups}: boxes never cross from one group's rows into the next. */
+    private static TensorMap outputMap(long address, long groups, long m, long n, long rowPitch, int blockN) {
+        return map(TensorMap.DataType.FLOAT32, address, List.of(n, m, groups), List.of(rowPitch * 4, rowPitch * 4 * m),
+                List.of(blockN, 64, 1), TensorMap.Swizzle.NONE);
+    }
+
+    /** Every argument of an encoded map: equal keys encode to the same bytes, whatever memory is there now. */
+    private record MapKey(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
+            List<Integer> box, TensorMap.Swizzle swizzle) {
+    }
+
+    private static final int MAX_MAPS = 4096;
+    private static final Map<MapKey, TensorMap> MAPS = new ConcurrentHashMap<>();
+
+    /** The encoded map, memoised (an encode costs several microseconds, a few per call would dominate the host). */
+    private static TensorMap map(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
+            List<Integer> box, TensorMap.Swizzle swizzle) {
+        MapKey key = new MapKey(type, address, dims, strides, box, swizzle);
+        TensorMap map = MAPS.get(key);
+        if (map == null) {
+            if (MAPS.size() >= MAX_MAPS) {
+                MAPS.clear();
+            }
+            int rank = dims.size();
+            long[] d = new long[rank];
+            long[] st = new long[rank - 1];
+            int[] b = new int[rank];
+            int[] ones = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                d[i] = dims.get(i);
+                b[i] = box.get(i);
+                ones[i] = 1;
+                if (i + 1 < rank) {
+                    st[i] = strides.get(i);
+                }
+            }
+            map = TensorMap.encodeTiled(type, address, d, st, b, ones, TensorMap.Interleave.NONE, swizzle,
+                    TensorMap.L2Promotion.B256, TensorMap.OobFill.NONE);
+            MAPS.put(key, map);
+        }
+        return map;
+    }
+
+    // ---------------------------------------------------------------- layout helpers
+
+    private static boolean enabled() {
+        String v = System.getProperty("deepgemm4j.sm90_1d1d", System.getenv("DG_SM90_1D1D"));
+        return v == null || !(v.strip().equals("0") || v.strip().equalsIgnoreCase("false"));
+    }
+
+    static boolean hopper(GpuDevice device) {
+        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0;
+    }
+
+    /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
+    private static boolean rowsAligned(Tensor t, long cols) {
+        int size = t.dtype().byteSize();
+        return (t.size(1) <= 1 || t.stride(1) == 1) && t.dataAddress() % TMA_ALIGN == 0
+                && rowPitch(t, cols) >= cols && rowPitch(t, cols) * size % TMA_ALIGN == 0;
+    }
+
+    private static long rowPitch(Tensor t, long cols) {
+        return t.size(0) > 1 ? t.stride(0) : align(cols, TMA_ALIGN / t.dtype().byteSize());
+    }
+
+    /** Scales [mn, kBlocks] MN-major with a 16-byte aligned base and column pitch of at least mn. */
+    private static boolean scalesInKernelLayout(Tensor sf, long mn) {
+        boolean mnMajor = mn == 1 || sf.stride(0) == 1;
+        boolean pitchOk = sf.size(1) == 1 || (sf.stride(1) >= mn && sf.stride(1) * 4 % TMA_ALIGN == 0);
+        return mnMajor && pitchOk && sf.dataAddress() % TMA_ALIGN == 0;
+    }
+
+    private static long scalePitch(Tensor sf, long mn) {
+        return sf.size(1) > 1 ? sf.stride(1) : align(mn, 4);
+    }
+
+    /** A stream-ordered MN-major copy of scales [mn, kBlocks], column pitch align(mn, 4). */
+    private static Tensor staged(GpuDevice device, Tensor sf, long mn) {
+        long[] strides = {1, align(mn, 4)};
+        long span = 1 + (sf.size(0) - 1) * strides[0] + (sf.size(1) - 1) * strides[1];
+        DeviceMemory memory = DeviceMemory.allocateAsync(device.stream(), span * 4);
+        Tensor copy = Tensor.wrap(memory, sf.dtype(), sf.shape(), strides, 0, true);
+        try {
+            ScaleLayoutLauncher.copy(device, sf, copy);
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
+    }
+
+    private static void free(Tensor staged) {
+        if (staged != null) {
+            staged.close();
+        }
+    }
+
+    private static long align(long x, long a) {
+        return ceilDiv(x, a) * a;
+    }
+
+    private static long ceilDiv(long x, long y) {
+        return (x + y - 1) / y;
+    }
+}
