@@ -38,6 +38,9 @@
 //   DG_GROUP_M      M blocks per raster band (L2 reuse); 0 = pick 8 or 16         default 0
 //   DG_N_WAVES      WGMMA passes per 128-K block, each over BLOCK_N / DG_N_WAVES columns; 2 keeps the
 //                   accumulators of BLOCK_N > 192 within the register budget     default 1, 2 if BLOCK_N > 192
+//   DG_CLUSTER_M    2: clusters of 2 CTAs on vertically adjacent tiles (same N block): rank 0 loads the B tile
+//                   once by multicast TMA into both CTAs (half the L2->SM traffic of B). The launch must set
+//                   cluster dims (2,1,1), an even grid, and ceil(M / BLOCK_M) must be even      default 1
 //   DG_WATCHDOG_NS  an mbarrier wait longer than this records a code in `status` and traps; 0 disables
 //                                                                                default 2 s
 //   DG_SMEM_LIMIT   dynamic shared memory per block                              default 232448
@@ -73,6 +76,9 @@
 #ifndef DG_N_WAVES
 #define DG_N_WAVES (DG_BLOCK_N > 192 ? 2 : 1)
 #endif
+#ifndef DG_CLUSTER_M
+#define DG_CLUSTER_M 1
+#endif
 #ifndef DG_WATCHDOG_NS
 #define DG_WATCHDOG_NS 2000000000ull
 #endif
@@ -107,6 +113,12 @@ constexpr u32 kBlockM = DG_BLOCK_M;
 constexpr u32 kBlockN = DG_BLOCK_N;
 constexpr u32 kBlockK = 128;  // = one scale block = one 128-byte swizzle row of FP8
 constexpr u32 kNumWaves = DG_N_WAVES;
+// With an even grid and an even number of M blocks, the CTAs 2c and 2c + 1 of a cluster always get tiles 2p and
+// 2p + 1, which the band raster below puts on M blocks 2i, 2i + 1 of one N block: they share the B tile.
+constexpr u32 kClusterM = DG_CLUSTER_M;
+static_assert(kClusterM == 1 || kClusterM == 2, "DG_CLUSTER_M must be 1 or 2");
+// M-grouped tiles of a pair may belong to different experts (different B) or be skipped by one CTA only.
+static_assert(kClusterM == 1 || DG_GEMM_TYPE == 0, "DG_CLUSTER_M = 2 is for the dense GEMM only");
 constexpr u32 kWaveN = DG_WAVE_N;
 constexpr u32 kAccRegs = kWaveN / 2;
 constexpr u32 kFinRegs = kBlockN / 2;
@@ -322,7 +334,10 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
                 mbar_arrive_expect_tx(bar, kTxBytes);
                 const i32 k0 = static_cast<i32>(kb * kBlockK);
                 tma_load_2d(sm.a + ps.stage * kSmemABytes, tm_a, k0, m0, bar);
-                tma_load_2d(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar);
+                if constexpr (kClusterM == 1)
+                    tma_load_2d(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar);
+                else if (cluster_cta_rank() == 0)  // the peer's full barrier counts these bytes too
+                    tma_load_2d_multicast(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar, 0x3);
                 tma_load_2d(sm.sfa + ps.stage * kSmemSfaBytes, tm_sfa, static_cast<i32>(t.m_block * kBlockM),
                             static_cast<i32>(t.sfa_col0 + kb), bar);
             }
@@ -330,6 +345,13 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
             ps.advance();
         }
     }
+}
+
+// One math warp is done with a stage: with a cluster, the stage's B tile was multicast into every CTA, so the
+// producer that refills it (each CTA's) must also hear from the peer's warps.
+__device__ __forceinline__ void release_stage(const SmemLayout& sm, u32 stage) {
+    mbar_arrive(sm.empty_bar(stage));
+    if constexpr (kClusterM == 2) mbar_arrive_cluster(sm.empty_bar(stage), cluster_cta_rank() ^ 1);
 }
 
 // Main loop of one tile for one math warpgroup. kNOffset = n0 % 128 is a template parameter so that the
@@ -368,7 +390,7 @@ __device__ __forceinline__ void math_mainloop(float (&fin)[kFinRegs], PipelineSt
             wgmma_wait_all();
 #pragma unroll
             for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
-            if (w == kNumWaves - 1 && lane == 0) mbar_arrive(sm.empty_bar(ps.stage));
+            if (w == kNumWaves - 1 && lane == 0) release_stage(sm, ps.stage);
 #pragma unroll
             for (u32 g = 0; g < kWaveN / 8; ++g) {
                 const u32 group = w * (kWaveN / 8) + g;
@@ -541,12 +563,15 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kLaunchBoundThreads, 
         if ((sm.d & 1023) != 0) fail(status, kStatusMisalignedSmem, sm.d);
         for (u32 s = 0; s < kStages; ++s) {
             mbar_init(sm.full_bar(s), 1);
-            mbar_init(sm.empty_bar(s), kNumMathWarpgroups * 4);  // one arrive per math warp
+            mbar_init(sm.empty_bar(s), kNumMathWarpgroups * 4 * kClusterM);  // one arrive per math warp of the cluster
         }
         fence_barrier_init();
         fence_proxy_async_smem();
     }
-    __syncthreads();
+    if constexpr (kClusterM > 1)
+        cluster_sync();  // the peer's barriers exist before anything arrives on them
+    else
+        __syncthreads();
 
     if (warp_idx >= kNumMathThreads / 32) {
         regs_decrease<kProducerRegs>();
@@ -563,7 +588,9 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kLaunchBoundThreads, 
         regs_increase<kMathRegs>();
         math_loop(sm, &tm_d, m, n, k, ga, warp_idx / 4, warp_idx % 4, lane, status);
     }
+    if constexpr (kClusterM > 1) cluster_sync();  // no CTA leaves while its peer may still arrive on its barriers
 }
 
 // Configuration-dependent macros go, so that another configuration can be included after this one.
 #undef DG_WAVE_N
+#undef DG_CLUSTER_M

@@ -6,7 +6,7 @@
 # $OUT/sm90_sass.txt (per-kernel SASS instruction counts). Environment: NVCC, CUDA_HOME, BENCH_TIMEOUT (s).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-BUILD=$(mktemp -d /tmp/sm90_bench.XXXXXX)
+BUILD=${BENCH_BUILD_DIR:-$(mktemp -d /tmp/sm90_bench.XXXXXX)}
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 CUDA_HOME=${CUDA_HOME:-$(dirname "$(dirname "$(readlink -f "$NVCC")")")}
 OUT_DIR=${OUT:-$BUILD}
@@ -110,7 +110,10 @@ for b in sorted(glob.glob(os.path.join(lib_dir, "libnvrtc-builtins.so*"))):
         ctypes.CDLL(b, mode=ctypes.RTLD_GLOBAL)  # so that libnvrtc finds its builtins without LD_LIBRARY_PATH
         break
 nvrtc = ctypes.CDLL(libs[0])
-src = open(sys.argv[1], "rb").read()
+import re
+here = os.path.dirname(sys.argv[1])
+# As jit/SourceAssembler does: inline the local headers, since NVRTC gets no include path.
+src = re.sub(rb'#include "([^"]+)"', lambda mo: open(os.path.join(here, mo.group(1).decode()), "rb").read(), open(sys.argv[1], "rb").read())
 print("  library", libs[0])
 for bm, bn in [(64, 64), (64, 128), (64, 256), (128, 112), (128, 128), (128, 144), (128, 160), (128, 192), (128, 256)]:
     prog = ctypes.c_void_p()

@@ -41,6 +41,7 @@ struct KernelConfig {
     std::string name;
     unsigned block_m, block_n, stages, threads, smem_bytes, d_chunk_cols, d_swizzle;
     const void* fn;
+    unsigned cluster_m;  // CTAs per cluster along M (B tile multicast), 1 or 2
 };
 
 static std::vector<KernelConfig>& all_configs() {
@@ -56,7 +57,7 @@ static bool register_config(KernelConfig c) {
 #define DG_REGISTER_CONFIG()                                                                                    \
     namespace DG_NAMESPACE {                                                                                    \
     static const bool kRegistered = register_config({DG_STR(DG_NAMESPACE), kBlockM, kBlockN, kStages, kNumThreads, \
-                                                     kSmemBytes, kDChunkCols, kDSwizzle, (const void*)&::DG_KERNEL_NAME}); \
+                                                     kSmemBytes, kDChunkCols, kDSwizzle, (const void*)&::DG_KERNEL_NAME, kClusterM}); \
     }
 
 // A legitimate wait here is far below a millisecond; a short watchdog keeps a broken configuration cheap.
@@ -156,6 +157,72 @@ DG_REGISTER_CONFIG()
 #define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x256
 #include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
 DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+// Clustered variants (DG_CLUSTER_M=2; suffix c2): each B tile multicast to two vertically adjacent CTAs.
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 128
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE cfg_128x128c2
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x128c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 144
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE cfg_128x144c2
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x144c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 160
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE cfg_128x160c2
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x160c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 192
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE cfg_128x192c2
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x192c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 256
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE cfg_128x256c2
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x256c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
 #undef DG_BLOCK_M
 #undef DG_BLOCK_N
 #undef DG_NAMESPACE
@@ -487,6 +554,8 @@ struct Options {
     bool quick = false, cublas = true;
     int reps = 20, warmups = 3;
     std::vector<std::string> only_configs;
+    std::vector<int> ms;      // --ms: M values of the standard shapes (default 1, 128, 4096; --quick 128, 4096)
+    int shape[3] = {0, 0, 0};  // --shape M,N,K: this shape only (no edge shapes), e.g. under a profiler
 };
 
 struct ShapeRun {
@@ -670,10 +739,13 @@ static Launch make_launch(const KernelConfig& c, ShapeRun& r, int num_sms) {
     l.n = r.n;
     l.k = r.k;
     l.status = r.status_dev;
-    // Persistent grid: fewest CTAs that keep the number of waves (every CTA gets the same tile count +-1).
-    const unsigned tiles = ((r.m + c.block_m - 1) / c.block_m) * ((r.n + c.block_n - 1) / c.block_n);
-    const unsigned waves = (tiles + num_sms - 1) / num_sms;
-    l.grid = (tiles + waves - 1) / waves;
+    // Persistent grid: fewest CTAs (clusters) that keep the number of waves (every CTA gets the same tile count +-1).
+    // A cluster of 2 needs an even number of M blocks (grid 0 = not applicable).
+    const unsigned m_blocks = (r.m + c.block_m - 1) / c.block_m;
+    if (m_blocks % c.cluster_m != 0) return l;
+    const unsigned units = m_blocks / c.cluster_m * ((r.n + c.block_n - 1) / c.block_n), slots = num_sms / c.cluster_m;
+    const unsigned waves = (units + slots - 1) / slots;
+    l.grid = (units + waves - 1) / waves * c.cluster_m;
     return l;
 }
 
@@ -683,7 +755,19 @@ static void launch(Launch& l, cudaStream_t s) {
     unsigned one = 1, zero = 0;
     unsigned short* d = nullptr;
     void* args[] = {&l.ta, &l.tb, &l.tsfa, &l.td, &l.sfb, &l.m, &l.n, &l.k, &l.status, &layout, &one, &one, &d, &zero};
-    CK(cudaLaunchKernel(l.cfg->fn, dim3(l.grid), dim3(l.cfg->threads), args, l.cfg->smem_bytes, s));
+    cudaLaunchConfig_t lc{};
+    lc.gridDim = dim3(l.grid);
+    lc.blockDim = dim3(l.cfg->threads);
+    lc.dynamicSmemBytes = l.cfg->smem_bytes;
+    lc.stream = s;
+    cudaLaunchAttribute attr{};
+    attr.id = cudaLaunchAttributeClusterDimension;
+    attr.val.clusterDim.x = l.cfg->cluster_m;
+    attr.val.clusterDim.y = 1;
+    attr.val.clusterDim.z = 1;
+    lc.attrs = &attr;
+    lc.numAttrs = 1;
+    CK(cudaLaunchKernelExC(&lc, l.cfg->fn, args));
 }
 
 // ------------------------------------------------------------------------------------------------------
@@ -839,6 +923,10 @@ static void run_shape(const LhsHost& lhs, const RhsHost& rhs, bool timed, const 
         }
         try {
             Launch l = make_launch(cfg, r, num_sms);
+            if (l.grid == 0) {
+                out("  %-12s n/a (a cluster of %u needs a multiple of %u M blocks)\n", cfg.name.c_str(), cfg.cluster_m, cfg.cluster_m);
+                continue;
+            }
             CK(cudaFuncSetAttribute(cfg.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(cfg.smem_bytes)));
             std::memset(r.status_host, 0, 4 * sizeof(unsigned));
             r.poison();
@@ -963,10 +1051,18 @@ int main(int argc, char** argv) {
                 if (q > p) opt.only_configs.push_back("cfg_" + s.substr(p, q - p));
                 p = q + 1;
             }
+        } else if (a == "--ms" && i + 1 < argc) {
+            for (const char* p = argv[++i]; *p;) {
+                char* end;
+                opt.ms.push_back(static_cast<int>(strtol(p, &end, 10)));
+                p = *end == ',' ? end + 1 : end + strlen(end);
+            }
+        } else if (a == "--shape" && i + 1 < argc) {
+            if (sscanf(argv[++i], "%d,%d,%d", &opt.shape[0], &opt.shape[1], &opt.shape[2]) != 3) opt.shape[0] = 0;
         } else if (a == "--out" && i + 1 < argc)
             g_log = fopen(argv[++i], "w");
         else {
-            fprintf(stderr, "usage: %s [--quick] [--no-cublas] [--reps N] [--configs 128x128,64x256] [--out FILE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--no-cublas] [--reps N] [--configs 128x128,64x256] [--ms 128,4096] [--shape M,N,K] [--out FILE]\n", argv[0]);
             return 2;
         }
     }
@@ -1001,13 +1097,35 @@ int main(int argc, char** argv) {
         else
             out("  %-12s BLOCK %3ux%-3u stages %2u threads %u smem %6u B  regs %d local %zu B  D chunks %u cols (swizzle %u)\n", c.name.c_str(),
                 c.block_m, c.block_n, c.stages, c.threads, c.smem_bytes, fa.numRegs, fa.localSizeBytes, c.d_chunk_cols, c.d_swizzle);
+        if (c.cluster_m > 1) {  // how many clusters fit at once: a persistent grid larger than that runs in two waves
+            cudaLaunchConfig_t lc{};
+            lc.gridDim = dim3(num_sms);
+            lc.blockDim = dim3(c.threads);
+            lc.dynamicSmemBytes = c.smem_bytes;
+            cudaLaunchAttribute attr{};
+            attr.id = cudaLaunchAttributeClusterDimension;
+            attr.val.clusterDim.x = c.cluster_m;
+            attr.val.clusterDim.y = attr.val.clusterDim.z = 1;
+            lc.attrs = &attr;
+            lc.numAttrs = 1;
+            int clusters = -1;
+            cudaFuncSetAttribute(c.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(c.smem_bytes));
+            const cudaError_t ce = cudaOccupancyMaxActiveClusters(&clusters, c.fn, &lc);
+            out("    cluster of %u: %d clusters co-resident%s\n", c.cluster_m, clusters, ce == cudaSuccess ? "" : cudaGetErrorString(ce));
+        }
     }
 
     const auto t_start = std::chrono::steady_clock::now();
     const std::vector<std::pair<int, int>> nk = {{2112, 7168}, {576, 7168}, {24576, 1536}, {32768, 512},
                                                  {7168, 16384}, {4096, 7168}, {7168, 2048}};
-    const std::vector<int> ms = opt.quick ? std::vector<int>{128, 4096} : std::vector<int>{1, 128, 4096};
+    const std::vector<int> ms = !opt.ms.empty() ? opt.ms : opt.quick ? std::vector<int>{128, 4096} : std::vector<int>{1, 128, 4096};
     uint64_t seed = 1;
+    if (opt.shape[0] > 0) {
+        const RhsHost rhs = make_rhs(opt.shape[1], opt.shape[2], seed++);
+        const LhsHost lhs = make_lhs(opt.shape[0], opt.shape[2], seed++);
+        run_shape(lhs, rhs, true, opt, num_sms);
+        return 0;
+    }
     for (const auto& [n, k] : nk) {
         const RhsHost rhs = make_rhs(n, k, seed++);
         for (int m : ms) {
