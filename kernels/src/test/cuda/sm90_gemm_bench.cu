@@ -223,6 +223,36 @@ DG_REGISTER_CONFIG()
 #undef DG_NAMESPACE
 #undef DG_KERNEL_NAME
 
+// Tile-order experiment: raster bands of 8 M blocks instead of the default 16.
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 144
+#define DG_CLUSTER_M 2
+#define DG_GROUP_M 8
+#define DG_NAMESPACE cfg_128x144c2g8
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x144c2g8
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_GROUP_M
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+// Tile-order experiment: raster bands of 8 M blocks instead of the default 16.
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 256
+#define DG_CLUSTER_M 2
+#define DG_GROUP_M 8
+#define DG_NAMESPACE cfg_128x256c2g8
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_128x256c2g8
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_GROUP_M
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
 #undef DG_BLOCK_M
 #undef DG_BLOCK_N
 #undef DG_NAMESPACE

@@ -76,7 +76,7 @@ final class GpuDevice {
         CudaFunction function = function(launch.config());
         LaunchGeometry g = launch.geometry();
         LaunchConfig config = new LaunchConfig(g.gridX(), g.gridY(), g.gridZ(), g.threads(), 1, 1,
-                g.dynamicSharedBytes(), 1, 1, 1, false);
+                g.dynamicSharedBytes(), g.clusterX(), 1, 1, false);
         KernelLauncher.launch(function, config, stream(), args);
         LAUNCHES.increment();
     }

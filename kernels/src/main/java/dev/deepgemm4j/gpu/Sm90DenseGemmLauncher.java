@@ -13,6 +13,7 @@ import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.jit.CudaSources;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The Hopper dense GEMM ({@code sm90_fp8_gemm_1d2d.cu}) for the normalised NT problem {@code D = A · Bᵀ} where its
@@ -25,6 +26,8 @@ final class Sm90DenseGemmLauncher {
     /** TMA's alignment of base addresses and row pitches. */
     static final int TMA_ALIGN = 16;
     static final int SCALE_BLOCK = 128;
+    /** Launches in 2-CTA clusters (B multicast), so that tests can tell which variant ran. */
+    static final LongAdder CLUSTER_LAUNCHES = new LongAdder();
 
     private Sm90DenseGemmLauncher() {
     }
@@ -78,6 +81,9 @@ final class Sm90DenseGemmLauncher {
             // The M-grouped parameters, unused by the dense GEMM: layout, num_groups, alignment, d, d_pitch.
             args.addPointer(0L).addInt(1).addInt(1).addPointer(0L).addInt(0);
             device.launch(launch, args);
+            if (launch.geometry().clusterX() > 1) {
+                CLUSTER_LAUNCHES.increment();
+            }
         } finally {
             free(sfaStaged);
             free(sfbStaged);

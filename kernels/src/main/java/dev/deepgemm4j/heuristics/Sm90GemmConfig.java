@@ -6,9 +6,12 @@ import dev.deepgemm4j.jit.KernelSource;
 /**
  * A configuration of the Hopper GEMM ({@code sm90_fp8_gemm_1d2d.cu}, sm_90a only): a {@code blockM × blockN} tile per
  * step of a persistent CTA, {@code stages} TMA pipeline stages, tile order planned for {@code numSms} SMs, and the
- * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts).
+ * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts); a dense configuration may run in
+ * clusters of {@code clusterM} = 2 CTAs on vertically adjacent tiles that share each B tile by TMA multicast (1: no
+ * cluster; 2 needs an even number of M blocks, see {@link #fits}).
  */
-public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Type type) implements KernelConfig {
+public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Type type, int clusterM)
+        implements KernelConfig {
 
     /** What the kernel computes (its DG_GEMM_TYPE). */
     public enum Type {
@@ -32,10 +35,28 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
         this(blockM, blockN, stages, numSms, Type.DENSE);
     }
 
+    /** A configuration without clusters. */
+    public Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Type type) {
+        this(blockM, blockN, stages, numSms, type, 1);
+    }
+
     public Sm90GemmConfig {
         if (type == null) {
             throw new IllegalArgumentException("type must not be null");
         }
+        if (clusterM != 1 && clusterM != 2) {
+            throw new IllegalArgumentException("clusterM must be 1 or 2, got " + clusterM);
+        }
+        if (clusterM > 1 && (type != Type.DENSE || numSms < clusterM)) {
+            // M-grouped tiles of a pair may belong to different experts (another B) or be skipped by one CTA only.
+            throw new IllegalArgumentException("clusters need the dense GEMM and numSms >= " + clusterM + ", got "
+                    + type + " on " + numSms + " SMs");
+        }
+    }
+
+    /** The dense configuration in clusters of 2 along M with the deepest pipeline that fits in shared memory. */
+    public static Sm90GemmConfig clustered(int blockM, int blockN, int numSms) {
+        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, Type.DENSE, 2);
     }
 
     /** The dense configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */
@@ -50,7 +71,8 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
 
     @Override
     public KernelSource source() {
-        return CudaSources.sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, type.code);
+        return type == Type.DENSE ? CudaSources.sm90Fp8Gemm1d2d(blockM, blockN, stages, numSms, clusterM)
+                : CudaSources.sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, type.code);
     }
 
     @Override
@@ -74,13 +96,33 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
     }
 
     /**
-     * The persistent grid for an {@code m × n} output: the fewest CTAs that keep the number of waves over
+     * Whether this configuration can compute an {@code m × n} output: a cluster of 2 needs an even number of M blocks,
+     * since the kernel pairs tiles 2p and 2p + 1 (M blocks 2i and 2i + 1 of one N block) in the two CTAs.
+     */
+    public boolean fits(long m, long n) {
+        return m > 0 && n > 0 && ceilDiv(m, blockM) % clusterM == 0;
+    }
+
+    /**
+     * The persistent grid for an {@code m × n} output: the fewest clusters (CTAs) that keep the number of waves over
      * {@link #numSms}, so that every CTA gets the same number of tiles ± 1.
+     *
+     * @throws IllegalArgumentException if the configuration does not {@link #fits fit} the output
      */
     LaunchGeometry geometry(long m, long n) {
-        long tiles = tiles(m, n);
-        long waves = ceilDiv(tiles, numSms);
-        return new LaunchGeometry(LaunchGeometry.blocks(tiles, waves), 1, 1, threads(), dynamicSharedBytes());
+        if (!fits(m, n)) {
+            throw new IllegalArgumentException("m = " + m + " gives " + ceilDiv(m, blockM) + " blocks of " + blockM
+                    + " rows, not a multiple of the cluster of " + clusterM);
+        }
+        return new LaunchGeometry(gridCtas(m, n), 1, 1, threads(), dynamicSharedBytes(), clusterM);
+    }
+
+    /** CTAs of {@link #geometry}: a multiple of {@code clusterM}, at most {@code numSms} rounded down to one. */
+    int gridCtas(long m, long n) {
+        long units = tiles(m, n) / clusterM;
+        long slots = numSms / clusterM;
+        long waves = ceilDiv(units, slots);
+        return LaunchGeometry.blocks(units, waves) * clusterM;
     }
 
     /**
@@ -106,6 +148,7 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
             case MASKED -> "sm90 1D2D masked ";
         };
         return kind + blockM + "x" + blockN + ", " + stages + " stages, " + threads() + " threads, "
-                + dynamicSharedBytes() + " B smem, planned for " + numSms + " SMs";
+                + dynamicSharedBytes() + " B smem, planned for " + numSms + " SMs"
+                + (clusterM > 1 ? ", clusters of " + clusterM + " along M (B multicast)" : "");
     }
 }

@@ -9,7 +9,8 @@ package dev.deepgemm4j.heuristics;
  * <li>the math warpgroups' round trip (issue, wait for the tensor core, promote), a floor per warpgroup count;</li>
  * <li>the tensor core: {@code 2·blockM·blockN·128} FLOPs at one SM's FP8 rate (wider than 192 columns, two
  * WGMMA passes cost a little more);</li>
- * <li>L2 to SM: every active CTA loads {@code (blockM + blockN)·128} bytes per K block through the shared L2;</li>
+ * <li>L2 to SM: every active CTA loads {@code (blockM + blockN)·128} bytes per K block through the shared L2; in a
+ * cluster of 2 along M the B tile is multicast, so a CTA loads {@code (blockM + blockN / 2)·128};</li>
  * <li>when a tile holds every row of A (decode), B streams from HBM with no reuse at one SM's streaming rate.</li>
  * </ul>
  * The busiest CTA's tiles, each plus an epilogue, give the compute time; the whole problem also cannot beat reading
@@ -36,6 +37,11 @@ public final class Sm90GemmCostModel {
     private static final double EPILOGUE_US = 0.57;
     /** Launch and ramp-up, µs. */
     private static final double LAUNCH_US = 8.2;
+    /**
+     * K-block cost of a clustered CTA relative to the same CTA alone: the pair advances at its slower member's pace
+     * and each stage waits for both CTAs' consumers (fitted to docs/perf/2026-12-06-h100-cluster.txt).
+     */
+    static final double CLUSTER_FACTOR = 1.0;
 
     private Sm90GemmCostModel() {
     }
@@ -43,8 +49,32 @@ public final class Sm90GemmCostModel {
     /** Predicted µs of {@code D [m, n] = A [m, k] · B [n, k]ᵀ} with {@code config}'s tile. */
     public static double denseMicros(Sm90GemmConfig config, long m, long n, long k) {
         long uniqueBytes = m * k + n * k + 2 * m * n;
+        if (config.clusterM() > 1) {
+            return micros(config.blockM(), config.blockN(), config.clusterM(), config.tiles(m, n),
+                    config.gridCtas(m, n), ceilDiv(k, 128), uniqueBytes);
+        }
         return micros(config.blockM(), config.blockN(), config.tiles(m, n), ceilDiv(k, 128), m <= config.blockM(),
                 uniqueBytes, config.numSms());
+    }
+
+    /**
+     * Predicted µs of a persistent launch of {@code grid} CTAs in clusters of {@code clusterM} along M over
+     * {@code tiles} tiles (a clustered tile never holds every row of A: there are at least two M blocks).
+     */
+    static double micros(int blockM, int blockN, int clusterM, long tiles, long grid, long kBlocks,
+            long uniqueBytes) {
+        long tilesPerCta = ceilDiv(tiles, grid);
+        double l2Bytes = (blockM + (double) blockN / clusterM) * 128.0;
+        double kBlockNs = kBlockNs(blockM, blockN, grid, l2Bytes, 0) * CLUSTER_FACTOR;
+        double computeUs = tilesPerCta * (kBlocks * kBlockNs * 1e-3 + EPILOGUE_US);
+        return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;
+    }
+
+    private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs) {
+        double floorNs = blockM <= 64 ? FLOOR_64_NS : FLOOR_128_NS;
+        double mmaNs = 2.0 * blockM * blockN * 128 / SM_FLOPS * 1e9 * (blockN > 192 ? TWO_PASS_FACTOR : 1);
+        double l2Ns = grid * l2Bytes / L2_BYTES_PER_S * 1e9;
+        return Math.max(Math.max(floorNs, mmaNs), Math.max(l2Ns, streamNs));
     }
 
     /**
@@ -63,11 +93,8 @@ public final class Sm90GemmCostModel {
         long grid = Math.min(tiles, numSms);
         long tilesPerCta = ceilDiv(tiles, grid);
         double loadBytes = (blockM + blockN) * 128.0;
-        double floorNs = blockM <= 64 ? FLOOR_64_NS : FLOOR_128_NS;
-        double mmaNs = 2.0 * blockM * blockN * 128 / SM_FLOPS * 1e9 * (blockN > 192 ? TWO_PASS_FACTOR : 1);
-        double l2Ns = grid * loadBytes / L2_BYTES_PER_S * 1e9;
         double streamNs = streamsB ? loadBytes / SM_STREAM_BYTES_PER_S * 1e9 : 0;
-        double kBlockNs = Math.max(Math.max(floorNs, mmaNs), Math.max(l2Ns, streamNs));
+        double kBlockNs = kBlockNs(blockM, blockN, grid, loadBytes, streamNs);
         double computeUs = tilesPerCta * (kBlocks * kBlockNs * 1e-3 + EPILOGUE_US);
         return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;
     }

@@ -8,14 +8,25 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
- * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt), each with the deepest pipeline that fits: the tile with the
- * lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count.
+ * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt) and the 128-row tiles in 2-CTA clusters that multicast B (an
+ * earlier harness run verified them on an H100; its timings were lost), each with the deepest pipeline that fits: the
+ * candidate with the lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count. A clustered
+ * candidate is considered only where it is legal: an even number of M blocks and at least 2 SMs.
  */
 public final class Sm90GemmHeuristic {
 
     /** The tiles measured on the H100, {blockM, blockN}. */
     static final int[][] VERIFIED_TILES = {{64, 64}, {64, 128}, {64, 256}, {128, 112}, {128, 128}, {128, 144},
         {128, 160}, {128, 192}, {128, 256}};
+    /** The tiles measured on the H100 in clusters of 2 along M, {blockM, blockN}. */
+    static final int[][] VERIFIED_CLUSTER_TILES = {{128, 128}, {128, 144}, {128, 160}, {128, 192}, {128, 256}};
+    /** The M values of the standard shapes whose clustered choices CI compiles. */
+    static final long[] CATALOG_MS = {2048, 4096, 8192};
+    /** The standard (N, K) pairs (DeepGEMM's dense benchmark). */
+    static final long[][] STANDARD_NK = {{2112, 7168}, {576, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384},
+        {4096, 7168}, {7168, 2048}};
+    /** Clustered configurations CI compiles whether or not a standard shape picks them. */
+    static final int[][] CLUSTER_SAMPLES = {{128, 128}};
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
     /** Bounds the memo of choices; a workload uses a handful of shapes, so a full memo is simply dropped. */
@@ -60,16 +71,8 @@ public final class Sm90GemmHeuristic {
 
     private static Launch<Sm90GemmConfig> rank(long m, long n, long k, int numSms) {
         DenseGemmHeuristic.requireShape(m, n, k, numSms);
-        Sm90GemmConfig config = null;
-        double micros = Double.POSITIVE_INFINITY;
-        for (int[] tile : VERIFIED_TILES) {
-            Sm90GemmConfig candidate = Sm90GemmConfig.of(tile[0], tile[1], numSms);
-            double predicted = Sm90GemmCostModel.denseMicros(candidate, m, n, k);
-            if (predicted < micros) {
-                config = candidate;
-                micros = predicted;
-            }
-        }
+        Sm90GemmConfig config = best(m, n, k, numSms);
+        double micros = Sm90GemmCostModel.denseMicros(config, m, n, k);
         Launch<Sm90GemmConfig> launch = new Launch<>(config, config.geometry(m, n));
         if (Jit.config().printConfigs()) {
             System.out.printf("deepgemm4j: fp8_gemm M=%d N=%d K=%d -> %s, grid %d, predicted %.1f us%n", m, n, k,
@@ -203,11 +206,51 @@ public final class Sm90GemmHeuristic {
         return all;
     }
 
-    /** Every configuration {@link #choose} can return on an H100 SXM (what CI compiles for sm_90a). */
+    /** The dense candidate with the lowest predicted time; plain tiles win ties. */
+    private static Sm90GemmConfig best(long m, long n, long k, int numSms) {
+        Sm90GemmConfig config = null;
+        double micros = Double.POSITIVE_INFINITY;
+        for (int clusterM = 1; clusterM <= 2 && clusterM <= numSms; clusterM++) {
+            for (int[] tile : clusterM == 1 ? VERIFIED_TILES : VERIFIED_CLUSTER_TILES) {
+                Sm90GemmConfig candidate = clusterM == 1 ? Sm90GemmConfig.of(tile[0], tile[1], numSms)
+                        : Sm90GemmConfig.clustered(tile[0], tile[1], numSms);
+                if (!candidate.fits(m, n)) {
+                    continue;
+                }
+                double predicted = Sm90GemmCostModel.denseMicros(candidate, m, n, k);
+                if (predicted < micros) {
+                    config = candidate;
+                    micros = predicted;
+                }
+            }
+        }
+        return config;
+    }
+
+    /**
+     * What CI compiles of the dense GEMM for sm_90a: every plain tile {@link #choose} can return on an H100 SXM, then
+     * the clustered configurations it picks for the standard shapes (M in {@link #CATALOG_MS}, (N, K) in
+     * {@link #STANDARD_NK}) and {@link #CLUSTER_SAMPLES}. Other shapes may pick another clustered tile; it then
+     * compiles at first use.
+     */
     public static List<Sm90GemmConfig> allConfigs() {
         List<Sm90GemmConfig> all = new ArrayList<>();
         for (int[] tile : VERIFIED_TILES) {
             all.add(Sm90GemmConfig.of(tile[0], tile[1], CATALOG_NUM_SMS));
+        }
+        for (long m : CATALOG_MS) {
+            for (long[] nk : STANDARD_NK) {
+                Sm90GemmConfig c = best(m, nk[0], nk[1], CATALOG_NUM_SMS);
+                if (c.clusterM() > 1 && !all.contains(c)) {
+                    all.add(c);
+                }
+            }
+        }
+        for (int[] tile : CLUSTER_SAMPLES) {
+            Sm90GemmConfig c = Sm90GemmConfig.clustered(tile[0], tile[1], CATALOG_NUM_SMS);
+            if (!all.contains(c)) {
+                all.add(c);
+            }
         }
         return all;
     }

@@ -85,6 +85,25 @@ public final class CudaSources {
     }
 
     /**
+     * {@link #sm90Fp8Gemm1d2d(int, int, int, int)} in clusters of {@code clusterM} CTAs on vertically adjacent tiles
+     * ({@code DG_CLUSTER_M}; dense only): with 2, one CTA multicasts each B tile into both. The launch must then set
+     * cluster dimensions (clusterM, 1, 1) with an even grid, and ceil(m / blockM) must be even. The clustered kernel
+     * has its own name (suffix {@code _c2}).
+     *
+     * @param clusterM 1 or 2
+     */
+    public static KernelSource sm90Fp8Gemm1d2d(int blockM, int blockN, int stages, int numSms, int clusterM) {
+        require(clusterM == 1 || clusterM == 2, "clusterM must be 1 or 2, got " + clusterM);
+        KernelSource plain = sm90Fp8Gemm1d2d(blockM, blockN, stages, numSms);  // checks the other arguments
+        if (clusterM == 1) {
+            return plain;
+        }
+        return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", plain.kernelName() + "_c" + clusterM,
+                constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms,
+                        "DG_CLUSTER_M", clusterM));
+    }
+
+    /**
      * The Hopper kernel of {@link #sm90Fp8Gemm1d2d} built for an M-grouped GEMM (same family, same parameters):
      * experts share N and K; B [G, N, K] is one map of G·N rows (dims {k, G·n}) and sfb G consecutive
      * [ceil(n/128), ceil(k/128)] blocks; D rows no expert owns are left untouched.

@@ -14,6 +14,9 @@ import dev.deepgemm4j.GpuGraph;
 import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.backend.Backends;
+import dev.deepgemm4j.heuristics.Launch;
+import dev.deepgemm4j.heuristics.Sm90GemmConfig;
+import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.cuda.FakeCudaLibraries;
 import dev.deepgemm4j.jit.CompiledKernel;
 import dev.deepgemm4j.jit.KernelSource;
@@ -56,6 +59,8 @@ public final class FakeDriverBackendScenarios {
         SCENARIOS.put("packUe8m0", FakeDriverBackendScenarios::packUe8m0);
         SCENARIOS.put("stridedCopy", FakeDriverBackendScenarios::stridedCopy);
         SCENARIOS.put("badInputLaunchesNothing", FakeDriverBackendScenarios::badInputLaunchesNothing);
+        // Last: the fake keeps one opt-in shared memory size for all functions, and this one lowers it.
+        SCENARIOS.put("denseGemmClustered", FakeDriverBackendScenarios::denseGemmClustered);
     }
 
     public static void main(String[] args) {
@@ -79,10 +84,46 @@ public final class FakeDriverBackendScenarios {
 
     // ---------------------------------------------------------------- scenarios
 
+    /** The cluster dimensions of the last launch: (0, 0, 0) unless it went through cuLaunchKernelEx with them. */
+    private static List<Long> recordedCluster() {
+        return List.of(fake.launch(11), fake.launch(12), fake.launch(13));
+    }
+
     static void backendIsSelected() {
         assertTrue(Gpu.isAvailable(), Gpu.unavailableReason());
         assertEquals("cuda:0 (NVIDIA Fake H100)", Backends.device().name());
         assertEquals(132, Gpu.smCount(0));
+    }
+
+    static void denseGemmClustered() {
+        // A standard M = 4096 shape the heuristic runs in 2-CTA clusters: cuLaunchKernelEx with cluster (2, 1, 1),
+        // the _c2 kernel, an even grid, and the same parameters as the plain kernel.
+        long m = 4096;
+        long n = 4096;
+        long k = 7168;
+        Launch<Sm90GemmConfig> expected = Sm90GemmHeuristic.choose(m, n, k, 132);
+        assertEquals(2, expected.config().clusterM(), expected.config().toString());
+        Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, m, k), Tensor.zeros(GPU, DType.FP32, k / 128,
+                m).t());
+        Fp8Tensor b = fp8(n, k, n / 128, k / 128);
+        Tensor d = Tensor.zeros(GPU, DType.BF16, m, n);
+        long clusteredBefore = Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum();
+        long driverBefore = fake.stat(0);
+        DeepGemm.fp8GemmNt(a, b, d);
+        assertEquals(driverBefore + 1, fake.stat(0), "the GEMM alone");
+        assertEquals(clusteredBefore + 1, Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum());
+        assertEquals(2, fake.launch(0), "cuLaunchKernelEx");
+        assertEquals(List.of(2L, 1L, 1L), recordedCluster(), "cluster dims");
+        Sm90GemmConfig c = expected.config();
+        int grid = expected.geometry().gridX();
+        assertEquals(0, grid % 2, "grid " + grid);
+        assertTrue(recordedKernel().endsWith("_c2"), recordedKernel());
+        assertSm90Launch(c.source().kernelName(), grid, c.threads(), c.dynamicSharedBytes(), a.data().dataAddress(),
+                b.data().dataAddress(), a.scales().dataAddress(), d.dataAddress(), b.scales().dataAddress(), (int) m,
+                (int) n, (int) k);
+        for (Tensor t : new Tensor[] {a.data(), b.data(), b.scales(), d}) {
+            t.close();
+        }
     }
 
     static void denseGemm() {
@@ -534,6 +575,10 @@ public final class FakeDriverBackendScenarios {
     private static void assertSm90Launch(String kernel, int grid, int block, int smem, long a, long b, long sfa,
             long d, long sfb, int m, int n, int k, List<Object> grouped) {
         assertEquals(kernel, recordedKernel(), "kernel");
+        // Plain kernels go through cuLaunchKernel; the clustered (_c2) ones through cuLaunchKernelEx with (2, 1, 1).
+        boolean clustered = kernel.endsWith("_c2");
+        assertEquals(clustered ? 2 : 1, fake.launch(0), "launch API");
+        assertEquals(clustered ? List.of(2L, 1L, 1L) : List.of(0L, 0L, 0L), recordedCluster(), "cluster dims");
         assertEquals(grid, fake.launch(2), "grid x");
         assertEquals(1, fake.launch(3) * fake.launch(4), "grid y, z");
         assertEquals(block, fake.launch(5), "block x");

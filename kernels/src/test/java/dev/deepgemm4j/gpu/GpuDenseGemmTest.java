@@ -17,10 +17,12 @@ import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.GemmLayout;
 import dev.deepgemm4j.Recipe;
 import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -40,6 +42,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @Tag("gpu")
 class GpuDenseGemmTest {
+
+    /** M, N, K the heuristic runs in 2-CTA clusters: M blocks of 128 pair up, the last one partial. */
+    private static final long[] CLUSTERED_SHAPE = {1000, 4096, 896};
 
     @BeforeAll
     static void gpu() {
@@ -99,6 +104,47 @@ class GpuDenseGemmTest {
                 first = bytes;
             } else {
                 assertArrayEquals(first, bytes, "run " + run + (run % 2 == 0 ? " (K-major sfa)" : " (MN-major sfa)"));
+            }
+            dGpu.close();
+        }
+    }
+
+    /**
+     * The Hopper kernel in 2-CTA clusters (each B tile multicast into two CTAs on adjacent M blocks): a shape the
+     * heuristic clusters, with a partial last M block, against the CPU and the float64 reference with poisoned
+     * output, then 20 bitwise-identical reruns.
+     */
+    @Test
+    void clusteredHopperKernelMatchesTheReferenceAndIsDeterministic() {
+        long m = CLUSTERED_SHAPE[0];
+        long n = CLUSTERED_SHAPE[1];
+        long k = CLUSTERED_SHAPE[2];
+        int numSms = Math.min(DeepGemm.getNumSms(), dev.deepgemm4j.Gpu.smCount(0));
+        boolean clustered = hopper() && numSms >= 2;
+        if (clustered) {
+            assertEquals(2, Sm90GemmHeuristic.choose(m, n, k, numSms).config().clusterM(),
+                    "the heuristic no longer clusters this shape: pick another");
+        }
+        SplittableRandom rng = new SplittableRandom(777);
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, true);
+        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
+        DeepGemm.fp8GemmNt(a, b, dCpu);
+        double[] ref = reference(a, b, true, null);
+        Fp8Tensor aGpu = toGpu(a);
+        Fp8Tensor bGpu = toGpu(b);
+        byte[] first = null;
+        for (int run = 0; run < 20; run++) {
+            Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
+            long before = Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum();
+            assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(aGpu, bGpu, dGpu));
+            assertEquals(before + (clustered ? 1 : 0), Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum(), "clustered");
+            byte[] bytes = storageBytes(dGpu);
+            if (first == null) {
+                assertGemmOutput(dCpu, dGpu, ref, hopper());
+                first = bytes;
+            } else {
+                assertArrayEquals(first, bytes, "run " + run);
             }
             dGpu.close();
         }

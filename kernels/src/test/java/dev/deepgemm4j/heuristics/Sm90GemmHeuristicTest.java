@@ -26,7 +26,6 @@ class Sm90GemmHeuristicTest {
             {128, 112, 6, 384, 216256}, {128, 128, 5, 384, 199328}, {128, 144, 5, 384, 213664},
             {128, 160, 5, 384, 228000}, {128, 192, 4, 384, 215168}, {128, 256, 3, 384, 214624}};
         List<Sm90GemmConfig> all = Sm90GemmHeuristic.allConfigs();
-        assertEquals(harness.length, all.size());
         for (int i = 0; i < harness.length; i++) {
             Sm90GemmConfig c = all.get(i);
             int[] h = harness[i];
@@ -34,7 +33,62 @@ class Sm90GemmHeuristicTest {
                     c.threads(), c.dynamicSharedBytes()), c.toString());
             assertTrue(c.dynamicSharedBytes() <= LaunchGeometry.MAX_SHARED_BYTES);
             assertTrue(c.source().code().contains("#define DG_STAGES " + h[2] + "\n"));
+            assertEquals(1, c.clusterM());
         }
+        // Then the clustered configurations, each a verified cluster tile, its own kernel name, within the budget.
+        List<Sm90GemmConfig> clustered = all.subList(harness.length, all.size());
+        assertTrue(!clustered.isEmpty() && clustered.size() <= 4, clustered.toString());
+        for (Sm90GemmConfig c : clustered) {
+            assertEquals(2, c.clusterM());
+            assertTrue(Arrays.stream(Sm90GemmHeuristic.VERIFIED_CLUSTER_TILES).anyMatch(t -> t[0] == c.blockM()
+                    && t[1] == c.blockN()), c.toString());
+            assertTrue(c.source().kernelName().endsWith("_c2"), c.source().kernelName());
+            assertTrue(c.source().code().contains("#define DG_CLUSTER_M 2\n"));
+            assertTrue(c.dynamicSharedBytes() <= LaunchGeometry.MAX_SHARED_BYTES);
+        }
+        assertEquals(all.size(), all.stream().map(c -> c.source().kernelName()).distinct().count(), "distinct kernels");
+    }
+
+    @Test
+    void everyStandardShapeChoiceIsLegalAndLargeShapesUseClusters() {
+        for (long[] nk : NK) {
+            for (long m : new long[] {128, 2048, 4096, 8192}) {
+                checkLegal(m, nk[0], nk[1], 132);
+                checkLegal(m, nk[0], nk[1], 131); // an odd SM count: clusters fill 130 of them
+            }
+            // Every clustered pick for the standard shapes is in the catalog CI compiles.
+            for (long m : Sm90GemmHeuristic.CATALOG_MS) {
+                Sm90GemmConfig c = Sm90GemmHeuristic.choose(m, nk[0], nk[1], 132).config();
+                assertTrue(Sm90GemmHeuristic.allConfigs().contains(c), m + "x" + nk[0] + "x" + nk[1] + " -> " + c);
+            }
+        }
+        // M = 128 is a single M block: a cluster along M is illegal there.
+        assertEquals(1, Sm90GemmHeuristic.choose(128, 7168, 16384, 132).config().clusterM());
+        // 4097 rows give 33 blocks of 128: never clustered.
+        assertEquals(1, Sm90GemmHeuristic.choose(4097, 7168, 2048, 132).config().clusterM());
+        long clusteredAt4096 = Arrays.stream(NK).filter(nk -> Sm90GemmHeuristic.choose(4096, nk[0], nk[1], 132)
+                .config().clusterM() == 2).count();
+        assertTrue(clusteredAt4096 >= 1, clusteredAt4096 + " of 7 standard shapes clustered at M = 4096");
+    }
+
+    @Test
+    void clusteredGridIsEvenAndKeepsTheWaveCount() {
+        Sm90GemmConfig c = Sm90GemmConfig.clustered(128, 256, 132);
+        // 4096 x 7168: 32 x 28 = 896 tiles = 448 pairs over 66 cluster slots: 7 waves -> 64 clusters, 128 CTAs.
+        LaunchGeometry g = c.geometry(4096, 7168);
+        assertEquals(128, g.gridX());
+        assertEquals(2, g.clusterX());
+        // 4 M blocks x 1 N block = 2 pairs: 2 clusters.
+        assertEquals(4, c.geometry(512, 256).gridX());
+        // 3 M blocks cannot be paired.
+        assertThrowsIae(() -> c.geometry(300, 256));
+        assertTrue(!c.fits(300, 256) && c.fits(256, 8));
+        assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.DENSE, 3));
+        assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 1, Sm90GemmConfig.Type.DENSE, 2));
+        assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.MASKED, 2));
+        assertThrowsIae(() -> new LaunchGeometry(3, 1, 1, 384, 0, 2));
+        assertThrowsIae(() -> new LaunchGeometry(16, 1, 1, 384, 0, 16));
+        assertTrue(c.toString().contains("clusters of 2"), c.toString());
     }
 
     @Test
@@ -68,7 +122,7 @@ class Sm90GemmHeuristicTest {
     @Test
     void persistentGridKeepsTheWaveCountWithTheFewestCtas() {
         // 4096 x 2112 with 128x192: 32 x 11 = 352 tiles, 3 waves over 132 SMs -> 118 CTAs (the harness's grid).
-        assertEquals(118, Sm90GemmHeuristic.choose(4096, 2112, 7168, 132).geometry().gridX());
+        assertEquals(118, Sm90GemmConfig.of(128, 192, 132).geometry(4096, 2112).gridX());
         // set_num_sms(100): 4 waves -> 88 CTAs, and the tile order is planned for 100 SMs.
         Launch<Sm90GemmConfig> l = Sm90GemmHeuristic.choose(4096, 2112, 7168, 100);
         assertTrue(l.geometry().gridX() <= 100);
@@ -86,6 +140,11 @@ class Sm90GemmHeuristicTest {
         assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 120, 4, 132));
         assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 160, 6, 132)); // 6 stages exceed 227 KB
         assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 128, 1, 132));
+        assertThrowsIae(() -> CudaSources.sm90Fp8Gemm1d2d(128, 128, 5, 132, 4));
+        String clustered = CudaSources.sm90Fp8Gemm1d2d(128, 160, 5, 132, 2).code();
+        assertTrue(clustered.contains("#define DG_KERNEL_NAME dg_sm90_fp8_gemm_1d2d_m128n160_s5_sms132_c2\n"));
+        assertTrue(clustered.contains("#define DG_CLUSTER_M 2\n"));
+        assertTrue(!code.contains("DG_CLUSTER_M 2"), "the plain kernel is unchanged");
     }
 
     private static void assertThrowsIae(Runnable r) {
@@ -101,14 +160,22 @@ class Sm90GemmHeuristicTest {
         Launch<Sm90GemmConfig> l = Sm90GemmHeuristic.choose(m, n, k, numSms);
         Sm90GemmConfig c = l.config();
         String what = m + "x" + n + "x" + k + " on " + numSms + " SMs -> " + c;
-        assertTrue(Arrays.stream(Sm90GemmHeuristic.VERIFIED_TILES).anyMatch(t -> t[0] == c.blockM()
-                && t[1] == c.blockN()), what);
+        int[][] verified = c.clusterM() == 1 ? Sm90GemmHeuristic.VERIFIED_TILES
+                : Sm90GemmHeuristic.VERIFIED_CLUSTER_TILES;
+        assertTrue(Arrays.stream(verified).anyMatch(t -> t[0] == c.blockM() && t[1] == c.blockN()), what);
         assertEquals(CudaSources.sm90MaxStages(c.blockM(), c.blockN()), c.stages(), what);
         long tiles = c.tiles(m, n);
         int grid = l.geometry().gridX();
         assertTrue(grid >= 1 && grid <= Math.min(tiles, numSms), what + ", grid " + grid);
-        long waves = (tiles + numSms - 1) / numSms;
-        assertEquals(waves, (tiles + grid - 1) / grid, what + ": the grid keeps the wave count");
+        int cluster = c.clusterM();
+        assertEquals(cluster, l.geometry().clusterX(), what);
+        // Cluster rules: the grid is a whole number of clusters, and the M blocks pair up.
+        assertEquals(0, grid % cluster, what + ", grid " + grid);
+        assertEquals(0, ((m + c.blockM() - 1) / c.blockM()) % cluster, what);
+        long slots = numSms / cluster;
+        long waves = (tiles / cluster + slots - 1) / slots;
+        assertEquals(waves, (tiles / cluster + grid / cluster - 1) / (grid / cluster), what
+                + ": the grid keeps the wave count");
         assertEquals(c.threads(), l.geometry().threads());
         assertEquals(c.dynamicSharedBytes(), l.geometry().dynamicSharedBytes());
     }
