@@ -115,10 +115,12 @@ here = os.path.dirname(sys.argv[1])
 # As jit/SourceAssembler does: inline the local headers, since NVRTC gets no include path.
 src = re.sub(rb'#include "([^"]+)"', lambda mo: open(os.path.join(here, mo.group(1).decode()), "rb").read(), open(sys.argv[1], "rb").read())
 print("  library", libs[0])
-for bm, bn in [(64, 64), (64, 128), (64, 256), (128, 112), (128, 128), (128, 144), (128, 160), (128, 192), (128, 256)]:
+for bm, bn, cl in [(64, 64, 1), (64, 128, 1), (64, 256, 1), (128, 112, 1), (128, 128, 1), (128, 144, 1), (128, 160, 1),
+                   (128, 192, 1), (128, 256, 1), (128, 128, 2), (128, 160, 2)]:
     prog = ctypes.c_void_p()
     nvrtc.nvrtcCreateProgram(ctypes.byref(prog), src, b"sm90_fp8_gemm_1d2d.cu", 0, None, None)
-    opts = [b"--gpu-architecture=sm_90a", b"-std=c++17", b"--ptxas-options=-v", b"-DDG_BLOCK_M=%d" % bm, b"-DDG_BLOCK_N=%d" % bn]
+    opts = [b"--gpu-architecture=sm_90a", b"-std=c++17", b"--ptxas-options=-v", b"-DDG_BLOCK_M=%d" % bm, b"-DDG_BLOCK_N=%d" % bn,
+            b"-DDG_CLUSTER_M=%d" % cl]
     t0 = time.time()
     rc = nvrtc.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
     dt = (time.time() - t0) * 1e3
@@ -129,7 +131,7 @@ for bm, bn in [(64, 64), (64, 128), (64, 256), (128, 112), (128, 128), (128, 144
     text = log.value.decode(errors="replace")
     used = [l.split(":", 1)[1].strip() for l in text.splitlines() if "Used" in l and "registers" in l]
     spill = [l.split(".", 1)[1].strip() for l in text.splitlines() if "spill stores" in l][:1]
-    print("  %3dx%-3d %s in %4.0f ms  %s  %s" % (bm, bn, "OK  " if rc == 0 else "FAIL", dt, used[:1], spill))
+    print("  %3dx%-3d%s %s in %4.0f ms  %s  %s" % (bm, bn, "c2" if cl > 1 else "  ", "OK  " if rc == 0 else "FAIL", dt, used[:1], spill))
     if rc != 0:
         print(text)
     else:

@@ -38,8 +38,10 @@ public final class Sm90GemmCostModel {
     /** Launch and ramp-up, µs. */
     private static final double LAUNCH_US = 8.2;
     /**
-     * K-block cost of a clustered CTA relative to the same CTA alone: the pair advances at its slower member's pace
-     * and each stage waits for both CTAs' consumers (fitted to docs/perf/2026-12-06-h100-cluster.txt).
+     * K-block cost of a clustered CTA relative to the same CTA alone (the pair advances at its slower member's pace
+     * and each stage waits for both CTAs' consumers). Not fitted yet: no clustered timings of this kernel survive, so
+     * it is neutral and a cluster wins only where the L2-to-SM term binds (multicast halves B's share of it). Fit it to
+     * the harness's c2 vs plain rows (.scratch/cluster/run.sh of the cluster branch) before widening the use.
      */
     static final double CLUSTER_FACTOR = 1.0;
 

@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class GpuDenseGemmTest {
 
     /** M, N, K the heuristic runs in 2-CTA clusters: M blocks of 128 pair up, the last one partial. */
-    private static final long[] CLUSTERED_SHAPE = {1000, 4096, 896};
+    private static final long[] CLUSTERED_SHAPE = {1000, 4096, 2048};
 
     @BeforeAll
     static void gpu() {
