@@ -56,6 +56,19 @@ class Sm90GemmCostModelTest {
                 < Sm90GemmCostModel.denseMicros(tile, 128, 128, 128));
     }
 
+    @Test
+    void multicastHelpsOnlyWhereL2ToSmBinds() {
+        // 128x128 over 4096x4096: 128 CTAs x 32 KB per K block through L2 is the binding limit; multicast halves B's
+        // share, so the pair is predicted faster.
+        assertTrue(Sm90GemmCostModel.denseMicros(Sm90GemmConfig.clustered(128, 128, 132), 4096, 4096, 7168)
+                < Sm90GemmCostModel.denseMicros(Sm90GemmConfig.of(128, 128, 132), 4096, 4096, 7168));
+        // 128x256 is tensor-core bound: no predicted gain, so the plain kernel (first in the ranking) keeps the shape.
+        assertEquals(Sm90GemmCostModel.denseMicros(Sm90GemmConfig.of(128, 256, 132), 4096, 7168, 16384),
+                Sm90GemmCostModel.denseMicros(Sm90GemmConfig.clustered(128, 256, 132), 4096, 7168, 16384), 1e-9);
+        // Odd SM counts: the clustered grid uses 130 of 131 SMs, never more.
+        assertTrue(Sm90GemmConfig.clustered(128, 128, 131).gridCtas(4096, 4096) <= 130);
+    }
+
     /** "MxNxK" to the measured µs of each tile (all built for 132 SMs). */
     private static Map<String, Map<Sm90GemmConfig, Double>> measured() throws IOException {
         Map<String, Map<Sm90GemmConfig, Double>> byShape = new LinkedHashMap<>();
