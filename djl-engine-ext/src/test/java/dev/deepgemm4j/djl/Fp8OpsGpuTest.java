@@ -174,7 +174,8 @@ class Fp8OpsGpuTest {
                     both[1][i] = 0;
                 }
             }
-            assertClose(both, 1e-9);
+            // On Hopper the WGMMA kernel sums in another order than the CPU: close, not identical.
+            assertClose(both, 1e-6);
         }
     }
 

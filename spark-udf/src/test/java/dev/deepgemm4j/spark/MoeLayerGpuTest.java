@@ -39,11 +39,13 @@ class MoeLayerGpuTest {
             Routing routing = new MoeLayer(host, ExpertLayout.CONTIGUOUS).route(hidden, tokens, 2);
             float[] cpu = new MoeLayer(host, ExpertLayout.CONTIGUOUS).score(hidden, routing).values();
             float[] ref = MoeReference.score(host, hidden, routing, true);
+            // The Hopper kernels sum in another order than the CPU, and the BF16 rounding of the expert outputs
+            // follows; a wrong kernel is off by far more than 1e-4 (DeepGEMM's own tests accept 1e-3).
             for (ExpertLayout layout : ExpertLayout.values()) {
                 float[] gpu = new MoeLayer(device, layout).score(hidden, routing).values();
-                assertTrue(MoeReference.calcDiff(cpu, gpu) < 1e-5, layout + " vs CPU: "
+                assertTrue(MoeReference.calcDiff(cpu, gpu) < 1e-4, layout + " vs CPU: "
                         + MoeReference.calcDiff(cpu, gpu));
-                assertTrue(MoeReference.calcDiff(ref, gpu) < 1e-5, layout + " vs float64: "
+                assertTrue(MoeReference.calcDiff(ref, gpu) < 1e-4, layout + " vs float64: "
                         + MoeReference.calcDiff(ref, gpu));
             }
         }
