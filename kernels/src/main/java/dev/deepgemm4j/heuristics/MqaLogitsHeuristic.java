@@ -23,8 +23,8 @@ public final class MqaLogitsHeuristic {
     /** Hopper plain kernel: (query, head) rows per query block and math warpgroups. */
     static final int SM90_Q_ROWS = 128;
     static final int SM90_MATH_WGS = 4;
-    /** The metadata kernel runs one warp. */
-    static final int METADATA_THREADS = 32;
+    /** The metadata kernel runs one block. */
+    static final int METADATA_THREADS = CudaSources.PAGED_METADATA_THREADS;
 
     private MqaLogitsHeuristic() {
     }
@@ -107,7 +107,7 @@ public final class MqaLogitsHeuristic {
                 LaunchGeometry.blocks(maxContextLen, TILE_KV), 1, TILE_KV, 0));
     }
 
-    /** The schedule metadata: grid (1, 1, 1), one warp, the CPU reference's rule. */
+    /** The schedule metadata: grid (1, 1, 1), one block, the CPU reference's rule. */
     public static Launch<SimpleKernelConfig> metadata() {
         return new Launch<>(metadataConfig(), new LaunchGeometry(1, 1, 1, METADATA_THREADS, 0));
     }

@@ -517,6 +517,9 @@ public final class CudaSources {
                 + headDim + "_t" + tileKv, mqaConstants(heads, headDim, tileKv));
     }
 
+    /** Threads of the metadata kernel's one block: they read the context lengths in parallel. */
+    public static final int PAGED_METADATA_THREADS = 512;
+
     /** {@link #pagedMqaMetadata(int, int, boolean)} with the CPU reference's schedule (256, 2, extra units last). */
     public static KernelSource pagedMqaMetadata() {
         return pagedMqaMetadata(PAGED_SPLIT_KV, PAGED_TOKENS_PER_ATOM, false);
@@ -528,7 +531,7 @@ public final class CudaSources {
      * <p>Parameters: {@code (const int* context_lens, i64 cl_sb, int batch, int next_n, int* out, int num_sms)};
      * out [num_sms + 1, 2] row-major.
      *
-     * <p>Launch: grid (1, 1, 1), block (32), no dynamic shared memory.
+     * <p>Launch: grid (1, 1, 1), block ({@link #PAGED_METADATA_THREADS}), no dynamic shared memory.
      *
      * @param splitKv KV positions per work unit
      * @param tokensPerAtom draft tokens per query atom
@@ -539,7 +542,8 @@ public final class CudaSources {
         require(tokensPerAtom >= 1, "tokensPerAtom must be positive, got " + tokensPerAtom);
         return SourceAssembler.classpath().assemble("paged_mqa_metadata", "dg_paged_mqa_metadata_s" + splitKv + "_a"
                 + tokensPerAtom + (extraToFirst ? "_first" : "_last"), constants("DG_SPLIT_KV", splitKv,
-                "DG_TOKENS_PER_ATOM", tokensPerAtom, "DG_EXTRA_FIRST", extraToFirst ? 1 : 0));
+                "DG_TOKENS_PER_ATOM", tokensPerAtom, "DG_EXTRA_FIRST", extraToFirst ? 1 : 0, "DG_METADATA_THREADS",
+                PAGED_METADATA_THREADS));
     }
 
     /**

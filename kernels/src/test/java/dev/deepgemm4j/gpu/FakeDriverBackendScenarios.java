@@ -453,7 +453,7 @@ public final class FakeDriverBackendScenarios {
         int nextN = 2;
         Tensor lens = Tensor.zeros(GPU, DType.INT32, batch, nextN);
         Tensor meta = DeepGemm.getPagedMqaLogitsMetadata(lens, 64, 132);
-        assertLaunch("dg_paged_mqa_metadata_s256_a2_last", new int[] {1, 1, 1}, 32, lens.dataAddress(), 2L, batch,
+        assertLaunch("dg_paged_mqa_metadata_s256_a2_last", new int[] {1, 1, 1}, 512, lens.dataAddress(), 2L, batch,
                 nextN, meta.dataAddress(), 132);
         Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, batch, nextN, 64, 128);
         long blockBytes = 64L * 132 + 64; // padded blocks, 16-byte multiples apart: the Hopper kernel

@@ -163,11 +163,12 @@ class GpuMqaLogitsTest {
         assertVisibleClose(cpu, gpu.toHost(), from, to, base, clean, 1e-5);
     }
 
-    @ParameterizedTest(name = "next_n={0} num_sms={1}")
-    @CsvSource({"1,132", "2,132", "2,7", "1,1"})
-    void pagedMetadata(int nextN, int numSms) {
-        SplittableRandom rng = new SplittableRandom(nextN * 10L + numSms);
-        Tensor lens = contextLens(rng, 9, nextN);
+    /** Batches of 1100 and 1500 sequences span several of the kernel's 512-atom chunks. */
+    @ParameterizedTest(name = "next_n={0} num_sms={1} batch={2}")
+    @CsvSource({"1,132,9", "2,132,9", "2,7,9", "1,1,9", "1,132,1500", "2,78,1100", "1,3,1500"})
+    void pagedMetadata(int nextN, int numSms, int batch) {
+        SplittableRandom rng = new SplittableRandom(nextN * 10L + numSms + batch);
+        Tensor lens = contextLens(rng, batch, nextN);
         Tensor cpu = DeepGemm.getPagedMqaLogitsMetadata(lens, 64, numSms);
         Tensor gpu = DeepGemm.getPagedMqaLogitsMetadata(toGpu(lens), 64, numSms);
         assertArrayEquals(cpu.toIntArray(), gpu.toHost().toIntArray());
