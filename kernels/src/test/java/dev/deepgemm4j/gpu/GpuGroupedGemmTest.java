@@ -336,7 +336,7 @@ class GpuGroupedGemmTest {
         }
         if (!tn && GpuTestSupport.hopper()) {
             // The Hopper 1D1D kernel (nt, MN-major aligned scales): another summation order.
-            GpuWgradGemmTest.assertCloseToReference(dCpu, dGpu, concat(refs));
+            GpuGemm1d1dTest.assertCloseToReference(dCpu, dGpu, concat(refs));
             return;
         }
         assertSameStorage(dCpu, dGpu);

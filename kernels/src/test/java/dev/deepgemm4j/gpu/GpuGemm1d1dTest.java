@@ -39,7 +39,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * reruns from the same C are bitwise identical (the reduce-add epilogue adds each tile exactly once).
  */
 @Tag("gpu")
-class GpuWgradGemmTest {
+class GpuGemm1d1dTest {
 
     private static final int RERUNS = 20;
 
