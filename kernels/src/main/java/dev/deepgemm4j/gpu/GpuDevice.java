@@ -61,6 +61,11 @@ final class GpuDevice {
         return context.device();
     }
 
+    /** Whether the device is an sm_90 (Hopper) part: the TMA + WGMMA kernels run only there. */
+    boolean isSm90() {
+        return info().computeCapabilityMajor() == 9 && info().computeCapabilityMinor() == 0;
+    }
+
     /** The stream this thread's work on the device goes to. */
     CudaStream stream() {
         return CurrentStream.of(context.ordinal());

@@ -94,11 +94,10 @@ final class MqaLogitsLauncher {
         long sKv = kv.data().size(0);
         Launch<Sm90MqaConfig> launch = MqaLogitsHeuristic.sm90Plain(s, heads, dim, device.numSms());
         Sm90MqaConfig c = launch.config();
-        TensorMap.Swizzle swizzle = dim == 128 ? TensorMap.Swizzle.B128
-                : dim == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
-        TensorMap mapQ = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, q.dataAddress(), dim, s * heads,
+        TensorMap.Swizzle swizzle = Sm90DenseGemmLauncher.swizzle(dim); // rows of D FP8 bytes
+        TensorMap mapQ = TensorMaps.rows(TensorMap.DataType.UINT8, q.dataAddress(), dim, s * heads,
                 dim, dim, c.qRows(), swizzle);
-        TensorMap mapKv = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, kv.data().dataAddress(), dim, sKv,
+        TensorMap mapKv = TensorMaps.rows(TensorMap.DataType.UINT8, kv.data().dataAddress(), dim, sKv,
                 dim, dim, c.blockKv(), swizzle);
         LaunchArgs args = KernelArgs.begin().addTensorMap(mapQ).addTensorMap(mapKv)
                 .addPointer(kv.scales().dataAddress()).addPointer(weights.dataAddress()).addLong(weights.stride(0))
@@ -164,7 +163,7 @@ final class MqaLogitsLauncher {
         long numBlocks = kvCache.size(0);
         long blockKv = kvCache.size(1);
         long blockBytes = numBlocks > 1 ? kvCache.stride(0) : blockKv * (dim + 4);
-        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0
+        return device.isSm90()
                 && (nextN == 1 || nextN == 2) && (blockKv == 32 || blockKv == 64)
                 && MqaLogitsHeuristic.HEADS.contains((int) heads) && MqaLogitsHeuristic.HEAD_DIMS.contains((int) dim)
                 && batch >= 1 && numBlocks >= 1 && batch * nextN * heads <= Integer.MAX_VALUE
@@ -192,14 +191,11 @@ final class MqaLogitsLauncher {
         int scheduleSms = KernelArgs.toInt(scheduleMeta.size(0) - 1, "schedule rows");
         Launch<Sm90PagedMqaConfig> launch = MqaLogitsHeuristic.sm90Paged(heads, dim, nextN, blockKv, scheduleSms);
         Sm90PagedMqaConfig c = launch.config();
-        TensorMap.Swizzle swizzle = dim == 128 ? TensorMap.Swizzle.B128
-                : dim == 64 ? TensorMap.Swizzle.B64 : TensorMap.Swizzle.B32;
-        TensorMap mapQ = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, q.dataAddress(), dim,
+        TensorMap.Swizzle swizzle = Sm90DenseGemmLauncher.swizzle(dim); // rows of D FP8 bytes
+        TensorMap mapQ = TensorMaps.rows(TensorMap.DataType.UINT8, q.dataAddress(), dim,
                 (long) batch * nextN * heads, dim, dim, c.qRows(), swizzle);
-        TensorMap mapKv = TensorMap.encodeTiled(TensorMap.DataType.UINT8, kvCache.dataAddress(),
-                new long[] {dim, blockKv, numBlocks}, new long[] {dim, blockBytes}, new int[] {dim, blockKv, 1},
-                new int[] {1, 1, 1}, TensorMap.Interleave.NONE, swizzle, TensorMap.L2Promotion.B256,
-                TensorMap.OobFill.NONE);
+        TensorMap mapKv = TensorMaps.rank3(TensorMap.DataType.UINT8, kvCache.dataAddress(), dim, blockKv, numBlocks,
+                dim, blockBytes, (int) dim, (int) blockKv, 1, swizzle);
         LaunchArgs args = KernelArgs.begin().addTensorMap(mapQ).addTensorMap(mapKv)
                 .addPointer(kvCache.dataAddress()).addLong(blockBytes).addInt((int) numBlocks)
                 .addPointer(weights.dataAddress()).addLong(weights.stride(0))

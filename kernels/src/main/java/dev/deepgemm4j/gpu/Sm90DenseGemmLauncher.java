@@ -11,8 +11,6 @@ import dev.deepgemm4j.heuristics.Launch;
 import dev.deepgemm4j.heuristics.Sm90GemmConfig;
 import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.jit.CudaSources;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -41,7 +39,7 @@ final class Sm90DenseGemmLauncher {
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
-        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0
+        return device.isSm90()
                 && !accumulate && recipe.equals(Recipe.PER_TOKEN_PER_BLOCK)
                 && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32
                 && d.dtype() == DType.BF16 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 8 == 0
@@ -59,20 +57,20 @@ final class Sm90DenseGemmLauncher {
         Sm90GemmConfig c = launch.config();
         // Staging launches use the thread's parameter block: they all go before this launch's arguments are built.
         Tensor sfa = a.scales();
-        Tensor sfaStaged = sfaInKernelLayout(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
+        Tensor sfaStaged = mnMajorScalesAligned(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
         Tensor sfb = b.scales();
         Tensor sfbStaged = sfbInKernelLayout(sfb, kBlocks) ? null : staged(device, sfb, new long[] {kBlocks, 1});
         try {
             Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
             Tensor sfbUsed = sfbStaged == null ? sfb : sfbStaged;
             long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : align(m, 4);
-            TensorMap mapA = tensorMap(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
+            TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
                     rowPitch(a.data(), k), SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
-            TensorMap mapB = tensorMap(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
+            TensorMap mapB = TensorMaps.rows(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
                     rowPitch(b.data(), k), SCALE_BLOCK, c.blockN(), TensorMap.Swizzle.B128);
-            TensorMap mapSfa = tensorMap(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
+            TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
                     sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
-            TensorMap mapD = tensorMap(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
+            TensorMap mapD = TensorMaps.rows(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
                     rowPitch(d, n) * 2, CudaSources.sm90DChunkCols(c.blockN()), 64,
                     swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
             LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
@@ -90,33 +88,6 @@ final class Sm90DenseGemmLauncher {
         }
     }
 
-    /** Every argument of an encoded 2-D map: equal keys encode to the same bytes, whatever memory is there now. */
-    private record MapKey(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes, int boxInner,
-            int boxOuter, TensorMap.Swizzle swizzle) {
-    }
-
-    /** Bounds the memo; steady-state callers reuse a handful of buffers, so a full memo is simply dropped. */
-    private static final int MAX_MAPS = 4096;
-    private static final Map<MapKey, TensorMap> MAPS = new ConcurrentHashMap<>();
-
-    /**
-     * The encoded map, memoised: encoding costs several microseconds and four maps a call would dominate the host
-     * time of small GEMMs. A map holds only its arguments, so a hit is exact. The MQA launcher shares it.
-     */
-    static TensorMap tensorMap(TensorMap.DataType type, long address, long inner, long outer, long pitchBytes,
-            int boxInner, int boxOuter, TensorMap.Swizzle swizzle) {
-        MapKey key = new MapKey(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
-        TensorMap map = MAPS.get(key);
-        if (map == null) {
-            if (MAPS.size() >= MAX_MAPS) {
-                MAPS.clear();
-            }
-            map = TensorMap.encode2d(type, address, inner, outer, pitchBytes, boxInner, boxOuter, swizzle);
-            MAPS.put(key, map);
-        }
-        return map;
-    }
-
     /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
     static boolean rowsAligned(Tensor t, long cols) {
         int size = t.dtype().byteSize();
@@ -129,11 +100,14 @@ final class Sm90DenseGemmLauncher {
         return t.size(0) > 1 ? t.stride(0) : align(cols, TMA_ALIGN / t.dtype().byteSize());
     }
 
-    /** sfa [m, kBlocks] as the kernel's map reads it: MN-major, 16-byte aligned base and column pitch ≥ m. */
-    static boolean sfaInKernelLayout(Tensor sfa, long m) {
-        boolean mnMajor = m == 1 || sfa.stride(0) == 1;
-        boolean pitchOk = sfa.size(1) == 1 || (sfa.stride(1) >= m && sfa.stride(1) * 4 % TMA_ALIGN == 0);
-        return mnMajor && pitchOk && sfa.dataAddress() % TMA_ALIGN == 0;
+    /**
+     * Scales [mn, kBlocks] as the Hopper kernels' maps read per-token scales: MN-major, 16-byte aligned base and
+     * column pitch ≥ mn.
+     */
+    static boolean mnMajorScalesAligned(Tensor sf, long mn) {
+        boolean mnMajor = mn == 1 || sf.stride(0) == 1;
+        boolean pitchOk = sf.size(1) == 1 || (sf.stride(1) >= mn && sf.stride(1) * 4 % TMA_ALIGN == 0);
+        return mnMajor && pitchOk && sf.dataAddress() % TMA_ALIGN == 0;
     }
 
     /** sfb [ceil(n/128), kBlocks] row-major, as the kernel indexes it. */

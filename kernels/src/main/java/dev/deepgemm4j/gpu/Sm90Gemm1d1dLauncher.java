@@ -1,5 +1,14 @@
 package dev.deepgemm4j.gpu;
 
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.SCALE_BLOCK;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.TMA_ALIGN;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.align;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.ceilDiv;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.free;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.mnMajorScalesAligned;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowPitch;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowsAligned;
+
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Recipe;
@@ -39,8 +48,6 @@ final class Sm90Gemm1d1dLauncher {
      */
     static final boolean ENABLED = enabled();
 
-    private static final int TMA_ALIGN = 16;
-    private static final int SCALE_BLOCK = 128;
 
     private Sm90Gemm1d1dLauncher() {
     }
@@ -55,7 +62,7 @@ final class Sm90Gemm1d1dLauncher {
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
-        return ENABLED && hopper(device) && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
+        return ENABLED && device.isSm90() && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
                 && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32 && d.dtype() == DType.FP32
                 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 4 == 0
                 && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
@@ -71,8 +78,8 @@ final class Sm90Gemm1d1dLauncher {
         Launch<Sm90Gemm1d1dConfig> launch = Sm90Gemm1d1dHeuristic.dense(m, n, k, device.numSms());
         Sm90Gemm1d1dConfig c = launch.config();
         // Staging launches use the thread's parameter block: they all go before this launch's arguments are built.
-        Tensor sfaStaged = scalesInKernelLayout(a.scales(), m) ? null : staged(device, a.scales(), m);
-        Tensor sfbStaged = scalesInKernelLayout(b.scales(), n) ? null : staged(device, b.scales(), n);
+        Tensor sfaStaged = mnMajorScalesAligned(a.scales(), m) ? null : staged(device, a.scales(), m);
+        Tensor sfbStaged = mnMajorScalesAligned(b.scales(), n) ? null : staged(device, b.scales(), n);
         try {
             Tensor sfa = sfaStaged == null ? a.scales() : sfaStaged;
             Tensor sfb = sfbStaged == null ? b.scales() : sfbStaged;
@@ -100,7 +107,7 @@ final class Sm90Gemm1d1dLauncher {
      * least one non-empty group. Returns false, having queued nothing, otherwise.
      */
     static boolean kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
-        if (!ENABLED || !hopper(device) || d.dtype() != DType.FP32 || !d.isContiguous()
+        if (!ENABLED || !device.isSm90() || d.dtype() != DType.FP32 || !d.isContiguous()
                 || d.dataAddress() % TMA_ALIGN != 0) {
             return false;
         }
@@ -248,56 +255,19 @@ final class Sm90Gemm1d1dLauncher {
     // ---------------------------------------------------------------- maps
 
     private static TensorMap operandMap(long address, long k, long rows, long pitchBytes, int boxRows) {
-        return map(TensorMap.DataType.UINT8, address, List.of(k, rows), List.of(pitchBytes),
-                List.of(SCALE_BLOCK, boxRows), TensorMap.Swizzle.B128);
+        return TensorMaps.rows(TensorMap.DataType.UINT8, address, k, rows, pitchBytes, SCALE_BLOCK, boxRows,
+                TensorMap.Swizzle.B128);
     }
 
     private static TensorMap scaleMap(long address, long mn, long kBlocks, long pitch, int boxMn) {
-        return map(TensorMap.DataType.FLOAT32, address, List.of(mn, Math.max(kBlocks, 1)), List.of(pitch * 4),
-                List.of(boxMn, 1), TensorMap.Swizzle.NONE);
+        return TensorMaps.rows(TensorMap.DataType.FLOAT32, address, mn, Math.max(kBlocks, 1), pitch * 4, boxMn, 1,
+                TensorMap.Swizzle.NONE);
     }
 
     /** D as {n, m, groups}: boxes never cross from one group's rows into the next. */
     private static TensorMap outputMap(long address, long groups, long m, long n, long rowPitch, int blockN) {
-        return map(TensorMap.DataType.FLOAT32, address, List.of(n, m, groups), List.of(rowPitch * 4, rowPitch * 4 * m),
-                List.of(blockN, 64, 1), TensorMap.Swizzle.NONE);
-    }
-
-    /** Every argument of an encoded map: equal keys encode to the same bytes, whatever memory is there now. */
-    private record MapKey(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
-            List<Integer> box, TensorMap.Swizzle swizzle) {
-    }
-
-    private static final int MAX_MAPS = 4096;
-    private static final Map<MapKey, TensorMap> MAPS = new ConcurrentHashMap<>();
-
-    /** The encoded map, memoised (an encode costs several microseconds, a few per call would dominate the host). */
-    private static TensorMap map(TensorMap.DataType type, long address, List<Long> dims, List<Long> strides,
-            List<Integer> box, TensorMap.Swizzle swizzle) {
-        MapKey key = new MapKey(type, address, dims, strides, box, swizzle);
-        TensorMap map = MAPS.get(key);
-        if (map == null) {
-            if (MAPS.size() >= MAX_MAPS) {
-                MAPS.clear();
-            }
-            int rank = dims.size();
-            long[] d = new long[rank];
-            long[] st = new long[rank - 1];
-            int[] b = new int[rank];
-            int[] ones = new int[rank];
-            for (int i = 0; i < rank; i++) {
-                d[i] = dims.get(i);
-                b[i] = box.get(i);
-                ones[i] = 1;
-                if (i + 1 < rank) {
-                    st[i] = strides.get(i);
-                }
-            }
-            map = TensorMap.encodeTiled(type, address, d, st, b, ones, TensorMap.Interleave.NONE, swizzle,
-                    TensorMap.L2Promotion.B256, TensorMap.OobFill.NONE);
-            MAPS.put(key, map);
-        }
-        return map;
+        return TensorMaps.rank3(TensorMap.DataType.FLOAT32, address, n, m, groups, rowPitch * 4, rowPitch * 4 * m,
+                blockN, 64, 1, TensorMap.Swizzle.NONE);
     }
 
     // ---------------------------------------------------------------- layout helpers
@@ -307,58 +277,13 @@ final class Sm90Gemm1d1dLauncher {
         return v == null || !(v.strip().equals("0") || v.strip().equalsIgnoreCase("false"));
     }
 
-    static boolean hopper(GpuDevice device) {
-        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0;
-    }
-
-    /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */
-    private static boolean rowsAligned(Tensor t, long cols) {
-        int size = t.dtype().byteSize();
-        return (t.size(1) <= 1 || t.stride(1) == 1) && t.dataAddress() % TMA_ALIGN == 0
-                && rowPitch(t, cols) >= cols && rowPitch(t, cols) * size % TMA_ALIGN == 0;
-    }
-
-    private static long rowPitch(Tensor t, long cols) {
-        return t.size(0) > 1 ? t.stride(0) : align(cols, TMA_ALIGN / t.dtype().byteSize());
-    }
-
-    /** Scales [mn, kBlocks] MN-major with a 16-byte aligned base and column pitch of at least mn. */
-    private static boolean scalesInKernelLayout(Tensor sf, long mn) {
-        boolean mnMajor = mn == 1 || sf.stride(0) == 1;
-        boolean pitchOk = sf.size(1) == 1 || (sf.stride(1) >= mn && sf.stride(1) * 4 % TMA_ALIGN == 0);
-        return mnMajor && pitchOk && sf.dataAddress() % TMA_ALIGN == 0;
-    }
-
     private static long scalePitch(Tensor sf, long mn) {
         return sf.size(1) > 1 ? sf.stride(1) : align(mn, 4);
     }
 
     /** A stream-ordered MN-major copy of scales [mn, kBlocks], column pitch align(mn, 4). */
     private static Tensor staged(GpuDevice device, Tensor sf, long mn) {
-        long[] strides = {1, align(mn, 4)};
-        long span = 1 + (sf.size(0) - 1) * strides[0] + (sf.size(1) - 1) * strides[1];
-        DeviceMemory memory = DeviceMemory.allocateAsync(device.stream(), span * 4);
-        Tensor copy = Tensor.wrap(memory, sf.dtype(), sf.shape(), strides, 0, true);
-        try {
-            ScaleLayoutLauncher.copy(device, sf, copy);
-        } catch (RuntimeException e) {
-            copy.close();
-            throw e;
-        }
-        return copy;
+        return Sm90DenseGemmLauncher.staged(device, sf, new long[] {1, align(mn, 4)});
     }
 
-    private static void free(Tensor staged) {
-        if (staged != null) {
-            staged.close();
-        }
-    }
-
-    private static long align(long x, long a) {
-        return ceilDiv(x, a) * a;
-    }
-
-    private static long ceilDiv(long x, long y) {
-        return (x + y - 1) / y;
-    }
 }

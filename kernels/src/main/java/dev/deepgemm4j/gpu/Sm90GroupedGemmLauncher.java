@@ -5,11 +5,11 @@ import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.TMA_ALIGN;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.align;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.ceilDiv;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.free;
+import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.mnMajorScalesAligned;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowPitch;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowsAligned;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.staged;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.swizzle;
-import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.tensorMap;
 
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.Fp8Tensor;
@@ -46,7 +46,7 @@ final class Sm90GroupedGemmLauncher {
     static boolean contiguousEligible(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, int alignment) {
         long m = a.data().size(0);
         long k = a.data().size(1);
-        return hopper(device) && alignment % 64 == 0 && common(a, b, d, m, k)
+        return device.isSm90() && alignment % 64 == 0 && common(a, b, d, m, k)
                 && rowsAligned(a.data(), k) && rowsAligned(d, b.data().size(1));
     }
 
@@ -59,7 +59,7 @@ final class Sm90GroupedGemmLauncher {
         long maxM = a.data().size(1);
         long k = a.data().size(2);
         long n = b.data().size(1);
-        return hopper(device) && common(a, b, d, groups * maxM, k) && stacked(a.data()) && stacked(d)
+        return device.isSm90() && common(a, b, d, groups * maxM, k) && stacked(a.data()) && stacked(d)
                 && rowsAligned(flat(a.data()), k) && rowsAligned(flat(d), n);
     }
 
@@ -75,16 +75,16 @@ final class Sm90GroupedGemmLauncher {
                 device.numSms());
         Sm90GemmConfig c = launch.config();
         Tensor sfa = a.scales();
-        Tensor sfaStaged = sfaInKernelLayout(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
+        Tensor sfaStaged = mnMajorScalesAligned(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
         Tensor sfbStaged = null;
         try {
             sfbStaged = sfbInKernelLayout(b.scales()) ? null : staged(device, b.scales(), rowMajor(b.scales()));
             Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
             Tensor sfbUsed = sfbStaged == null ? b.scales() : sfbStaged;
             long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : align(m, 4);
-            TensorMap mapA = tensorMap(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
+            TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
                     rowPitch(a.data(), k), SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
-            TensorMap mapSfa = tensorMap(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
+            TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
                     sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
             launch(device, launch, mapA, mapB(b, c), mapSfa, mapD(d, m, n, c), sfbUsed, m, n, k, groupedLayout,
                     groups, psumLayout ? alignment : 1, d, rowPitch(d, n));
@@ -114,10 +114,10 @@ final class Sm90GroupedGemmLauncher {
             Tensor sfbUsed = sfbStaged == null ? b.scales() : sfbStaged;
             long rows = groups * maxM;
             Tensor aRows = flat(a.data());
-            TensorMap mapA = tensorMap(TensorMap.DataType.UINT8, aRows.dataAddress(), k, rows, rowPitch(aRows, k),
+            TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, aRows.dataAddress(), k, rows, rowPitch(aRows, k),
                     SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
             // Columns of M_max scales, one run of ceil(K/128) per group: the box never crosses into the next group.
-            TensorMap mapSfa = tensorMap(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), maxM, groups * kBlocks,
+            TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), maxM, groups * kBlocks,
                     maskedSfaPitch(sfaUsed, maxM) * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
             Tensor dRows = flat(d);
             launch(device, launch, mapA, mapB(b, c), mapSfa, mapD(dRows, rows, n, c), sfbUsed, maxM, n, k, maskedM,
@@ -142,18 +142,15 @@ final class Sm90GroupedGemmLauncher {
     private static TensorMap mapB(Fp8Tensor b, Sm90GemmConfig c) {
         Tensor rows = flat(b.data());
         long k = rows.size(1);
-        return tensorMap(TensorMap.DataType.UINT8, rows.dataAddress(), k, rows.size(0), rowPitch(rows, k), SCALE_BLOCK,
+        return TensorMaps.rows(TensorMap.DataType.UINT8, rows.dataAddress(), k, rows.size(0), rowPitch(rows, k), SCALE_BLOCK,
                 c.blockN(), TensorMap.Swizzle.B128);
     }
 
     private static TensorMap mapD(Tensor d, long rows, long n, Sm90GemmConfig c) {
-        return tensorMap(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, rows, rowPitch(d, n) * 2,
+        return TensorMaps.rows(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, rows, rowPitch(d, n) * 2,
                 CudaSources.sm90DChunkCols(c.blockN()), 64, swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
     }
 
-    private static boolean hopper(GpuDevice device) {
-        return device.info().computeCapabilityMajor() == 9 && device.info().computeCapabilityMinor() == 0;
-    }
 
     /** Checks shared by both layouts; {@code rows} = rows of A and D as the kernel's maps see them. */
     private static boolean common(Fp8Tensor a, Fp8Tensor b, Tensor d, long rows, long k) {
@@ -179,13 +176,6 @@ final class Sm90GroupedGemmLauncher {
                 : align(t.size(2), TMA_ALIGN / t.dtype().byteSize());
         return t.asStrided(new long[] {t.size(0) * t.size(1), t.size(2)}, new long[] {pitch, t.stride(2)},
                 t.offset());
-    }
-
-    /** sfa [m, kBlocks] as the map reads it: MN-major, 16-byte aligned base and column pitch ≥ m. */
-    private static boolean sfaInKernelLayout(Tensor sfa, long m) {
-        boolean mnMajor = m == 1 || sfa.stride(0) == 1;
-        boolean pitchOk = sfa.size(1) == 1 || (sfa.stride(1) >= m && sfa.stride(1) * 4 % TMA_ALIGN == 0);
-        return mnMajor && pitchOk && sfa.dataAddress() % TMA_ALIGN == 0;
     }
 
     /**

@@ -47,7 +47,7 @@ final class Sm90SmallMGemmLauncher {
         int splits = choice.splits();
         Workspace ws = splits > 1 ? workspace(device, stream, c.tiles(n), c.workspaceFloats(n, splits)) : null;
         Tensor sfa = a.scales();
-        Tensor sfaStaged = Sm90DenseGemmLauncher.sfaInKernelLayout(sfa, m) ? null
+        Tensor sfaStaged = Sm90DenseGemmLauncher.mnMajorScalesAligned(sfa, m) ? null
                 : Sm90DenseGemmLauncher.staged(device, sfa, new long[] {1, Sm90DenseGemmLauncher.align(m, 4)});
         Tensor sfb = b.scales();
         Tensor sfbStaged = Sm90DenseGemmLauncher.sfbInKernelLayout(sfb, kBlocks) ? null
@@ -56,11 +56,11 @@ final class Sm90SmallMGemmLauncher {
             Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
             Tensor sfbUsed = sfbStaged == null ? sfb : sfbStaged;
             long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : Sm90DenseGemmLauncher.align(m, 4);
-            TensorMap mapA = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
+            TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
                     Sm90DenseGemmLauncher.rowPitch(a.data(), k), 128, c.tokens(), TensorMap.Swizzle.B128);
-            TensorMap mapB = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
+            TensorMap mapB = TensorMaps.rows(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
                     Sm90DenseGemmLauncher.rowPitch(b.data(), k), 128, c.blockRows(), TensorMap.Swizzle.B128);
-            TensorMap mapSfa = Sm90DenseGemmLauncher.tensorMap(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m,
+            TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m,
                     kBlocks, sfaPitch * 4, c.tokens(), 1, TensorMap.Swizzle.NONE);
             long ldd = Sm90DenseGemmLauncher.rowPitch(d, n);
             LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
