@@ -3,8 +3,6 @@ package dev.deepgemm4j.heuristics;
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tile choice of the Hopper weight-gradient GEMM ({@link Sm90Gemm1d1dConfig}), dense and K-grouped: among the tiles
@@ -21,8 +19,8 @@ public final class Sm90Gemm1d1dHeuristic {
     static final int[][] TILES = {{128, 152}, {128, 184}, {64, 152}};
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
-    private static final int MAX_MEMO = 4096;
-    private static final Map<Problem, Launch<Sm90Gemm1d1dConfig>> CHOICES = new ConcurrentHashMap<>();
+    private static final ChoiceMemo<Problem, Launch<Sm90Gemm1d1dConfig>> CHOICES = new ChoiceMemo<>(
+            Sm90Gemm1d1dHeuristic::rank);
 
     private record Problem(int groups, long m, long n, long k, int numSms, boolean kGrouped) {
     }
@@ -47,15 +45,7 @@ public final class Sm90Gemm1d1dHeuristic {
     }
 
     private static Launch<Sm90Gemm1d1dConfig> choose(Problem p) {
-        Launch<Sm90Gemm1d1dConfig> launch = CHOICES.get(p);
-        if (launch == null) {
-            launch = rank(p);
-            if (CHOICES.size() >= MAX_MEMO) {
-                CHOICES.clear();
-            }
-            CHOICES.put(p, launch);
-        }
-        return launch;
+        return CHOICES.get(p);
     }
 
     private static Launch<Sm90Gemm1d1dConfig> rank(Problem p) {

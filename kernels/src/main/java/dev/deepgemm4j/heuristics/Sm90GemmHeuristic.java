@@ -3,8 +3,6 @@ package dev.deepgemm4j.heuristics;
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
@@ -29,9 +27,8 @@ public final class Sm90GemmHeuristic {
     static final int[][] CLUSTER_SAMPLES = {{128, 128}};
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
-    /** Bounds the memo of choices; a workload uses a handful of shapes, so a full memo is simply dropped. */
-    private static final int MAX_MEMO = 4096;
-    private static final Map<Problem, Launch<Sm90GemmConfig>> CHOICES = new ConcurrentHashMap<>();
+    private static final ChoiceMemo<Problem, Launch<Sm90GemmConfig>> CHOICES = new ChoiceMemo<>(
+            p -> rank(p.m(), p.n(), p.k(), p.numSms()));
 
     private record Problem(long m, long n, long k, int numSms) {
     }
@@ -41,7 +38,8 @@ public final class Sm90GemmHeuristic {
             long expectedM, int numSms) {
     }
 
-    private static final Map<GroupedProblem, Launch<Sm90GemmConfig>> GROUPED_CHOICES = new ConcurrentHashMap<>();
+    private static final ChoiceMemo<GroupedProblem, Launch<Sm90GemmConfig>> GROUPED_CHOICES = new ChoiceMemo<>(
+            Sm90GemmHeuristic::rankGrouped);
     /** Rows of the tile the M-grouped rule gives decode-sized masked groups. */
     static final int SMALL_GROUP_ROWS = 64;
 
@@ -55,18 +53,7 @@ public final class Sm90GemmHeuristic {
      * @param numSms SMs the grid may occupy (set_num_sms, else the device's count)
      */
     public static Launch<Sm90GemmConfig> choose(long m, long n, long k, int numSms) {
-        Problem problem = new Problem(m, n, k, numSms);
-        Launch<Sm90GemmConfig> launch = CHOICES.get(problem);
-        if (launch == null) {
-            // Ranking the tiles costs more than the rest of a small GEMM's host path, so each shape is ranked once;
-            // DG_PRINT_CONFIGS therefore prints each distinct shape once.
-            launch = rank(m, n, k, numSms);
-            if (CHOICES.size() >= MAX_MEMO) {
-                CHOICES.clear();
-            }
-            CHOICES.put(problem, launch);
-        }
-        return launch;
+        return CHOICES.get(new Problem(m, n, k, numSms));
     }
 
     private static Launch<Sm90GemmConfig> rank(long m, long n, long k, int numSms) {
@@ -104,7 +91,7 @@ public final class Sm90GemmHeuristic {
         }
         Sm90GemmConfig.Type type = psumLayout ? Sm90GemmConfig.Type.CONTIGUOUS_PSUM
                 : Sm90GemmConfig.Type.CONTIGUOUS_INDEX;
-        return memoised(new GroupedProblem(type, mTotal, n, k, groups, alignment, 0, numSms));
+        return GROUPED_CHOICES.get(new GroupedProblem(type, mTotal, n, k, groups, alignment, 0, numSms));
     }
 
     /**
@@ -123,19 +110,7 @@ public final class Sm90GemmHeuristic {
             throw new IllegalArgumentException("groups must be >= 1, got " + groups);
         }
         long expected = Math.clamp(expectedM, 1, maxM);
-        return memoised(new GroupedProblem(Sm90GemmConfig.Type.MASKED, maxM, n, k, groups, 0, expected, numSms));
-    }
-
-    private static Launch<Sm90GemmConfig> memoised(GroupedProblem problem) {
-        Launch<Sm90GemmConfig> launch = GROUPED_CHOICES.get(problem);
-        if (launch == null) {
-            launch = rankGrouped(problem);
-            if (GROUPED_CHOICES.size() >= MAX_MEMO) {
-                GROUPED_CHOICES.clear();
-            }
-            GROUPED_CHOICES.put(problem, launch);
-        }
-        return launch;
+        return GROUPED_CHOICES.get(new GroupedProblem(Sm90GemmConfig.Type.MASKED, maxM, n, k, groups, 0, expected, numSms));
     }
 
     private static Launch<Sm90GemmConfig> rankGrouped(GroupedProblem p) {

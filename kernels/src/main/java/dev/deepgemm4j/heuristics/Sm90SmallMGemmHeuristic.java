@@ -3,8 +3,6 @@ package dev.deepgemm4j.heuristics;
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tile and split-K choice of the Hopper small-M GEMM ({@link Sm90SmallMGemmConfig}). With few tokens the GEMM
@@ -28,8 +26,8 @@ public final class Sm90SmallMGemmHeuristic {
     static final double MICROS_PER_UNIT_132 = 0.36;
     /** Launch and tail of a small grid, added to the predicted time. */
     static final double FIXED_MICROS = 2.0;
-    private static final int MAX_MEMO = 4096;
-    private static final Map<Problem, Choice> CHOICES = new ConcurrentHashMap<>();
+    private static final ChoiceMemo<Problem, Choice> CHOICES = new ChoiceMemo<>(
+            p -> rank(p.m(), p.n(), p.k(), p.numSms(), p.splitK() ? MAX_SPLITS : 1));
 
     private record Problem(long m, long n, long k, int numSms, boolean splitK) {
     }
@@ -64,16 +62,7 @@ public final class Sm90SmallMGemmHeuristic {
      * @param splitK whether K may be split (a split launch needs a workspace)
      */
     public static Choice choose(long m, long n, long k, int numSms, boolean splitK) {
-        Problem problem = new Problem(m, n, k, numSms, splitK);
-        Choice choice = CHOICES.get(problem);
-        if (choice == null) {
-            choice = rank(m, n, k, numSms, splitK ? MAX_SPLITS : 1);
-            if (CHOICES.size() >= MAX_MEMO) {
-                CHOICES.clear();
-            }
-            CHOICES.put(problem, choice);
-        }
-        return choice;
+        return CHOICES.get(new Problem(m, n, k, numSms, splitK));
     }
 
     /** The narrowest compiled token width that holds {@code m} tokens. */
