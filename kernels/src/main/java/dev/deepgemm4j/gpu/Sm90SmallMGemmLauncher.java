@@ -167,19 +167,6 @@ final class Sm90SmallMGemmLauncher {
         });
     }
 
-    /** Frees every cached workspace of device {@code ordinal} (for a caller about to give the context up). */
-    static void releaseWorkspaces(int ordinal) {
-        synchronized (WORKSPACES) {
-            WORKSPACES.entrySet().removeIf(e -> {
-                if (e.getKey().ordinal() == ordinal) {
-                    e.getValue().close();
-                    return true;
-                }
-                return false;
-            });
-        }
-    }
-
     /** Cached workspaces (tests check that steady-state calls allocate none). */
     static int workspaceCount() {
         return WORKSPACES.size();
