@@ -22,14 +22,17 @@ final class BenchRunner {
     private final BenchTarget target;
     private final Plan plan;
     private final CublasLtBaseline cublasLt;
+    private final boolean profile;
 
     /**
      * @param cublasLt the baseline to run on dense 1D2D NT rows, or null
+     * @param profile whether each row makes one more call in a profiler range ({@link BenchTarget#profiledRun})
      */
-    BenchRunner(BenchTarget target, Plan plan, CublasLtBaseline cublasLt) {
+    BenchRunner(BenchTarget target, Plan plan, CublasLtBaseline cublasLt, boolean profile) {
         this.target = target;
         this.plan = plan;
         this.cublasLt = cublasLt;
+        this.profile = profile;
     }
 
     BenchRow run(BenchCase c) {
@@ -49,6 +52,10 @@ final class BenchRunner {
                 ms[i] = target.timedMillis(trial::run);
             }
             double seconds = Math.max(median(ms), 1e-6) * 1e-3;
+            if (profile) {
+                trial.beforeRun();
+                target.profiledRun(trial::run);
+            }
             Trial.Check check = trial.check();
             CublasLtBaseline.Result baseline = cublasLt != null && trial instanceof DenseGemmCases.DenseTrial dense
                     ? cublasLt.measure(dense, target, seconds * 1e6) : null;

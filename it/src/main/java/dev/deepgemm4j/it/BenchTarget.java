@@ -6,6 +6,7 @@ import dev.deepgemm4j.Location;
 import dev.deepgemm4j.backend.Backends;
 import dev.deepgemm4j.jit.Jit;
 import dev.deepgemm4j.jit.JitStats;
+import jcuda.driver.JCudaDriver;
 
 /** Where the benchmark's tensors live, and how one call is timed there. */
 interface BenchTarget {
@@ -34,6 +35,14 @@ interface BenchTarget {
 
     /** The JIT's counters, or null where no JIT runs. */
     JitStats jitStats();
+
+    /**
+     * One more call of a row inside a profiler range (GPU: between cuProfilerStart and cuProfilerStop, with the L2
+     * flushed first, as when timed), so that a profiler started with its collection off sees exactly this call.
+     */
+    default void profiledRun(Runnable call) {
+        call.run();
+    }
 
     /** Brings the target to its steady state before the first row is timed (a GPU idles at low clocks). */
     default void warmUp() {
@@ -132,6 +141,19 @@ interface BenchTarget {
             @Override
             public JitStats jitStats() {
                 return Jit.stats();
+            }
+
+            @Override
+            public void profiledRun(Runnable call) {
+                Gpu.flushL2();
+                Gpu.synchronize();
+                JCudaDriver.cuProfilerStart();
+                try {
+                    call.run();
+                    Gpu.synchronize();
+                } finally {
+                    JCudaDriver.cuProfilerStop();
+                }
             }
 
             /** Keeps the GPU busy with memsets for {@link #CLOCK_WARM_UP_MS}, so that its clocks have ramped up. */

@@ -120,7 +120,7 @@ public final class BenchmarkCli {
         ResultTable table = new ResultTable(target.isGpu());
         try {
             List<BenchCase> cases = cases(plan).stream().filter(options::selects).toList();
-            BenchRunner runner = new BenchRunner(target, plan, baseline);
+            BenchRunner runner = new BenchRunner(target, plan, baseline, options.profile() && target.isGpu());
             target.warmUp();
             for (BenchCase c : cases) {
                 BenchRow row = runner.run(c);

@@ -13,10 +13,12 @@ import java.util.regex.PatternSyntaxException;
  * @param maxRuns at most this many timed calls per row, or null for the plan's default
  * @param only only rows whose "op [variant] shape" this finds, or null for all
  * @param freshJitCache point the process's JIT at a new temporary cache directory first (GPU)
+ * @param profile after timing a row, run one more call inside a profiler range (GPU), for
+ *     {@code ncu --profile-from-start off}: one profiled launch per row instead of every warm-up and timed call
  * @param json where to write the JSON report, or null
  */
 record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRuns, Pattern only,
-        boolean freshJitCache, Path json) {
+        boolean freshJitCache, boolean profile, Path json) {
 
     /** Where the benchmark runs. */
     enum Device {
@@ -30,7 +32,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
 
     static final String USAGE = """
             usage: BenchmarkCli [--cpu | --gpu] [--quick | --full] [--cublaslt] [--reps N] [--only REGEX]
-                                [--fresh-jit-cache] [--json FILE]
+                                [--fresh-jit-cache] [--profile] [--json FILE]
               --cpu              run on the CPU reference backend (small problems), even where a GPU is usable
               --gpu              require a GPU (exit status 1 when none is usable); by default a usable GPU is used
               --quick            smoke run: small problems on the CPU, one standard shape per operator on a GPU
@@ -39,6 +41,8 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
               --reps N           at most N timed calls per row (GPU default 10, fewer for slow rows)
               --only REGEX       only the rows whose "op [variant] shape" contains a match of REGEX
               --fresh-jit-cache  GPU: compile into a new temporary JIT cache, so first calls show cold compiles
+              --profile          GPU: after timing a row, one more call inside cuProfilerStart/Stop, so that
+                                 `ncu --profile-from-start off` profiles one call per row
               --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON""";
 
     /** A command line that cannot be run; the message says why. */
@@ -59,6 +63,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         Plan.Size size = Plan.Size.DEFAULT;
         boolean cublasLt = false;
         boolean fresh = false;
+        boolean profile = false;
         Integer maxRuns = null;
         Pattern only = null;
         Path json = null;
@@ -81,6 +86,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
                 }
                 case "--cublaslt" -> cublasLt = true;
                 case "--fresh-jit-cache" -> fresh = true;
+                case "--profile" -> profile = true;
                 case "--reps" -> {
                     String v = value(args, i++, arg, "a number");
                     try {
@@ -110,7 +116,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         if (device == Device.CPU && size == Plan.Size.FULL) {
             throw new UsageException("--full is the GPU shape list; the CPU runs small problems only");
         }
-        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, json);
+        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, profile, json);
     }
 
     private static String value(String[] args, int i, String option, String what) throws UsageException {

@@ -16,7 +16,7 @@ import java.util.stream.IntStream;
 
 /**
  * The DeepSeek-V3.2 indexer: fp8_mqa_logits (prefill), get_paged_mqa_logits_metadata and fp8_paged_mqa_logits
- * (decode over a paged KV cache, one query token per sequence). TFLOPS count {@code 2 · visible pairs · H · D}, as
+ * (decode over a paged KV cache, next_n query tokens per sequence). TFLOPS count {@code 2 · visible pairs · H · D}, as
  * DeepGEMM reports them.
  */
 final class MqaLogitsCases {
@@ -41,8 +41,15 @@ final class MqaLogitsCases {
         }
     }
 
-    /** Decode: {@code batch} sequences of about {@code avgContext} cached keys each, one query token apiece. */
-    record Paged(int batch, int avgContext, int heads, int dim) {
+    /**
+     * Decode: {@code batch} sequences of about {@code avgContext} cached keys each, {@code nextN} query tokens apiece
+     * (speculative decoding), token t of sequence b seeing the first {@code len_b − (nextN − 1 − t)} positions.
+     */
+    record Paged(int batch, int avgContext, int heads, int dim, int nextN) {
+
+        Paged(int batch, int avgContext, int heads, int dim) {
+            this(batch, avgContext, heads, dim, 1);
+        }
     }
 
     static List<BenchCase> cases(List<Plain> plain, List<Paged> paged) {
@@ -57,20 +64,25 @@ final class MqaLogitsCases {
                     location -> new PlainTrial(location, p, window[0], window[1])));
         }
         int numSms = DeepGemm.getNumSms();
-        for (Paged p : paged) {
+        // The schedule depends on each sequence's longest token only: one metadata row per batch and context.
+        for (Paged p : paged.stream().map(p -> new Paged(p.batch(), p.avgContext(), p.heads(), p.dim())).distinct()
+                .toList()) {
             cases.add(new BenchCase("get_paged_mqa_logits_metadata", "", "B=" + p.batch() + " SMs=" + numSms, 0,
                     4.0 * p.batch() + 8.0 * (numSms + 1), BenchCase.EXACT,
                     location -> new MetadataTrial(location, contextLens(p), numSms)));
         }
         for (Paged p : paged) {
             int[] lens = contextLens(p);
-            long visible = Arrays.stream(lens).asLongStream().sum();
+            int[] tokenLens = tokenLens(lens, p.nextN());
+            long visible = Arrays.stream(tokenLens).asLongStream().sum();
             int maxContext = maxContext(lens);
-            double bytes = visible * (p.dim() + 4.0) + (double) p.batch() * p.heads() * (p.dim() + 4)
-                    + 4.0 * p.batch() * maxContext;
-            cases.add(new BenchCase("fp8_paged_mqa_logits", "", "B=" + p.batch() + " next_n=1 ctx≈" + p.avgContext()
-                    + " H=" + p.heads() + " D=" + p.dim(), 2.0 * visible * p.heads() * p.dim(), bytes,
-                    BenchCase.FP32_OUTPUT, location -> new PagedTrial(location, p, lens, numSms)));
+            // The KV rows of a sequence are read once for all its tokens.
+            double bytes = Arrays.stream(lens).asLongStream().sum() * (p.dim() + 4.0)
+                    + (double) p.batch() * p.nextN() * p.heads() * (p.dim() + 4)
+                    + 4.0 * p.batch() * p.nextN() * maxContext;
+            cases.add(new BenchCase("fp8_paged_mqa_logits", "", "B=" + p.batch() + " next_n=" + p.nextN() + " ctx≈"
+                    + p.avgContext() + " H=" + p.heads() + " D=" + p.dim(), 2.0 * visible * p.heads() * p.dim(),
+                    bytes, BenchCase.FP32_OUTPUT, location -> new PagedTrial(location, p, lens, numSms)));
         }
         return cases;
     }
@@ -109,6 +121,17 @@ final class MqaLogitsCases {
 
     private static int[] contextLens(Paged p) {
         return RandomTensors.around(31L + p.batch(), p.batch(), p.avgContext(), 1, 1, Integer.MAX_VALUE);
+    }
+
+    /** Row b·nextN + t: the positions token t of sequence b sees, its sequence's length less the tokens after it. */
+    private static int[] tokenLens(int[] lens, int nextN) {
+        int[] out = new int[lens.length * nextN];
+        for (int b = 0; b < lens.length; b++) {
+            for (int t = 0; t < nextN; t++) {
+                out[b * nextN + t] = Math.max(1, lens[b] - (nextN - 1 - t));
+            }
+        }
+        return out;
     }
 
     private static int maxContext(int[] lens) {
@@ -270,7 +293,7 @@ final class MqaLogitsCases {
     }
 
     /**
-     * Decode: sequence b sees positions p &lt; len[b], fetched through a shuffled block table from a fused cache whose
+     * Decode: token t of sequence b sees positions p &lt; tokenLens[b·next_n + t], fetched through a shuffled block table from a fused cache whose
      * blocks hold 64·D FP8 bytes followed by 64 FP32 scales.
      */
     private static final class PagedTrial extends Trial {
@@ -285,6 +308,7 @@ final class MqaLogitsCases {
         private final Tensor blockTable;
         private final Tensor scheduleMeta;
         private final int[] lens;
+        private final int[] tokenLens;
         private final int[] table;
         private final int maxBlocks;
         private final int maxContext;
@@ -295,6 +319,7 @@ final class MqaLogitsCases {
             super(location);
             this.p = p;
             this.lens = lens;
+            this.tokenLens = tokenLens(lens, p.nextN());
             this.maxContext = maxContext(lens);
             long seed = 41L + p.batch() + p.avgContext();
             SplittableRandom rng = new SplittableRandom(seed);
@@ -319,15 +344,15 @@ final class MqaLogitsCases {
                             + 4 * (slot % BLOCK_KV), RandomTensors.scale(r));
                 }
             });
-            hostQ = own(RandomTensors.fp8(seed + 3, batch, 1, p.heads(), dim));
-            hostWeights = own(RandomTensors.uniform(seed + 4, batch, p.heads()));
+            hostQ = own(RandomTensors.fp8(seed + 3, batch, p.nextN(), p.heads(), dim));
+            hostWeights = own(RandomTensors.uniform(seed + 4, batch * p.nextN(), p.heads()));
             kvCache = onTarget(hostCache);
             q = onTarget(hostQ);
             weights = onTarget(hostWeights);
-            contextLens = onTarget(own(Tensor.ofInts(lens, batch, 1)));
+            contextLens = onTarget(own(Tensor.ofInts(tokenLens, batch, p.nextN())));
             blockTable = onTarget(own(Tensor.ofInts(table, batch, maxBlocks)));
             scheduleMeta = onTarget(own(Tensor.ofInts(referenceMetadata(lens, numSms), numSms + 1, 2)));
-            sample = Sample.of(seed, batch, maxContext, (long) p.heads() * dim);
+            sample = Sample.of(seed, batch * p.nextN(), maxContext, (long) p.heads() * dim);
         }
 
         private static int[] shuffledRange(SplittableRandom rng, int n) {
@@ -361,9 +386,9 @@ final class MqaLogitsCases {
 
         @Override
         Check check() {
-            if (logits.dim() != 2 || logits.size(0) != lens.length || logits.size(1) != maxContext) {
-                return Check.failed("logits shape " + Arrays.toString(logits.shape()) + ", expected [" + lens.length
-                        + ", " + maxContext + "]");
+            if (logits.dim() != 2 || logits.size(0) != tokenLens.length || logits.size(1) != maxContext) {
+                return Check.failed("logits shape " + Arrays.toString(logits.shape()) + ", expected ["
+                        + tokenLens.length + ", " + maxContext + "]");
             }
             SplittableRandom rng = new SplittableRandom(lens.length);
             double[][] got = Reference.rows(logits, sample.rows());
@@ -371,11 +396,12 @@ final class MqaLogitsCases {
             List<Double> reference = new ArrayList<>();
             double[] scale = new double[1];
             for (int r = 0; r < sample.rows().length; r++) {
-                int b = sample.rows()[r];
-                int[] positions = sample.full() ? IntStream.range(0, lens[b]).toArray()
-                        : Sample.pick(rng, lens[b], Sample.PICKS);
-                double[] qb = hostRow(hostQ, b, p.heads() * p.dim());
-                double[] wb = hostRow(hostWeights, b, p.heads());
+                int row = sample.rows()[r];
+                int b = row / p.nextN();
+                int[] positions = sample.full() ? IntStream.range(0, tokenLens[row]).toArray()
+                        : Sample.pick(rng, tokenLens[row], Sample.PICKS);
+                double[] qb = hostRow(hostQ, row, p.heads() * p.dim());
+                double[] wb = hostRow(hostWeights, row, p.heads());
                 for (int pos : positions) {
                     double[] kv = cachedRow(b, pos, scale);
                     output.add(got[r][pos]);

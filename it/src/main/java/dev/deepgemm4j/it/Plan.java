@@ -75,7 +75,8 @@ record Plan(String name, int maxRuns, double runBudgetMs, List<DenseGemmCases.Pr
         return new Plan("cpu", 5, Double.POSITIVE_INFINITY, everyDenseVariant(128, 256, 1024),
                 everyContiguousVariant(4, 128, 256, 512), List.of(new GroupedGemmCases.Masked(4, 128, 96, 256, 512)),
                 bothKGrouped(4, 128, 256, 320), List.of(new MqaLogitsCases.Plain(128, 512, 32, 64)),
-                List.of(new MqaLogitsCases.Paged(16, 640, 32, 64)), List.of(new QuantizeLayoutCases.Cast(512, 2048)),
+                List.of(new MqaLogitsCases.Paged(16, 640, 32, 64),
+                        new MqaLogitsCases.Paged(16, 640, 32, 64, 2)), List.of(new QuantizeLayoutCases.Cast(512, 2048)),
                 List.of(new QuantizeLayoutCases.Layout(2049, 56)));
     }
 
@@ -101,6 +102,7 @@ record Plan(String name, int maxRuns, double runBudgetMs, List<DenseGemmCases.Pr
                             new MqaLogitsCases.Plain(8192, 65536, MQA_HEADS, MQA_DIM, true)),
                     List.of(new MqaLogitsCases.Paged(256, 8192, MQA_HEADS, MQA_DIM),
                             new MqaLogitsCases.Paged(256, 65536, MQA_HEADS, MQA_DIM),
+                            new MqaLogitsCases.Paged(256, 65536, MQA_HEADS, MQA_DIM, 2),
                             new MqaLogitsCases.Paged(4096, 8192, MQA_HEADS, MQA_DIM)),
                     List.of(new QuantizeLayoutCases.Cast(4096, 7168), new QuantizeLayoutCases.Cast(4097, 7296)),
                     fullLayouts());

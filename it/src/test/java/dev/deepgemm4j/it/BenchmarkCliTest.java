@@ -60,7 +60,7 @@ class BenchmarkCliTest {
     void helpPrintsUsageWithEveryOption() {
         assertEquals(0, run("--help"));
         for (String option : List.of("--cpu", "--gpu", "--quick", "--full", "--cublaslt", "--reps", "--only",
-                "--fresh-jit-cache", "--json")) {
+                "--fresh-jit-cache", "--profile", "--json")) {
             assertTrue(printed().contains(option), "usage lacks " + option);
         }
     }
@@ -82,16 +82,16 @@ class BenchmarkCliTest {
     @Test
     void optionsAreParsedIntoTheirFields() throws Exception {
         CliOptions o = CliOptions.parse(new String[] {"--gpu", "--full", "--cublaslt", "--reps", "4", "--only",
-            "masked", "--fresh-jit-cache", "--json", "x.json"});
+            "masked", "--fresh-jit-cache", "--profile", "--json", "x.json"});
         assertEquals(CliOptions.Device.GPU, o.device());
         assertEquals(Plan.Size.FULL, o.size());
-        assertTrue(o.cublasLt() && o.freshJitCache());
+        assertTrue(o.cublasLt() && o.freshJitCache() && o.profile());
         assertEquals(4, o.maxRuns());
         assertEquals(Path.of("x.json"), o.json());
         CliOptions defaults = CliOptions.parse(new String[0]);
         assertEquals(CliOptions.Device.AUTO, defaults.device());
         assertEquals(Plan.Size.DEFAULT, defaults.size());
-        assertFalse(defaults.cublasLt() || defaults.freshJitCache());
+        assertFalse(defaults.cublasLt() || defaults.freshJitCache() || defaults.profile());
         assertNull(defaults.maxRuns());
         assertNull(CliOptions.parse(new String[] {"--quick", "-h"}), "help wins");
     }

@@ -44,7 +44,7 @@ class BenchmarkRunnerTest {
     }
 
     private static BenchRow runCase(double tolerance, Function<Location, Trial> setup) {
-        return new BenchRunner(BenchTarget.cpu(), Plan.cpu(true), null).run(new BenchCase("op", "", "n=1", 1e6,
+        return new BenchRunner(BenchTarget.cpu(), Plan.cpu(true), null, false).run(new BenchCase("op", "", "n=1", 1e6,
                 4e3, tolerance, setup));
     }
 
@@ -152,8 +152,9 @@ class BenchmarkRunnerTest {
                 .filter(c -> c.label().equals("fp8_gemm_nt [1D2D]")).map(BenchCase::shape).toList();
         assertEquals(21, dense.size());
         assertTrue(dense.containsAll(List.of("M=1 N=2112 K=7168", "M=128 N=7168 K=16384", "M=4096 N=7168 K=2048")));
-        // MQA: 4 plain cases (3 causal + DeepGEMM's context-parallel ranges), 3 metadata, 3 paged.
-        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 4 + 3 + 3 + 6 + 18,
+        // MQA: 4 plain cases (3 causal + DeepGEMM's context-parallel ranges), 3 metadata (one per batch and
+        // context), 4 paged (next_n 2 at the goal context too).
+        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 4 + 3 + 4 + 6 + 18,
                 BenchmarkCli.cases(Plan.gpu(Plan.Size.FULL)).size());
     }
 
