@@ -208,7 +208,7 @@
 #undef DG_KERNEL_NAME
 #define DG_KERNEL_NAME mqa_clean
 #define DG_THREADS 256
-#define DG_COLS_PER_THREAD 4
+#define DG_CHUNK_COLS 8192
 #include "mqa_logits_clean.cu"
 
 using dg_sm90::TmaDesc;
@@ -348,8 +348,10 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
         cfg.fn<<<grid, cfg.threads, cfg.smem>>>(tq, tkv, dsf, dw, H, dks, dke, dl, l_ss, S, SK, cols,
                                                 c.max_seqlen_k > 0, dstatus);
     };
-    // The Java heuristic's clean geometry: one CTA per row and 1024-column chunk.
-    auto launch_clean = [&]() { mqa_clean<<<dim3(S, (cols + 1023) / 1024, 1), 256>>>(dks, dke, dl, l_ss, S, cols); };
+    // The Java heuristic's clean geometry (MqaLogitsHeuristic.cleanGeometry): one warp per row and 8192-column unit,
+    // at most 1024 CTAs of 8 warps.
+    const int clean_ctas = (int) std::min<long long>(1024, ((long long) S * ((cols + 8191) / 8192) + 7) / 8);
+    auto launch_clean = [&]() { mqa_clean<<<clean_ctas, 256>>>(dks, dke, dl, l_ss, S, cols); };
 
     CK(cudaMemset(dl, 0x7F, (size_t) rows_alloc * l_ss * 4));
     launch();

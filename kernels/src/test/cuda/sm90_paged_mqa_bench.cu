@@ -101,11 +101,12 @@
 #define DG_SPLIT_KV 256
 #define DG_TOKENS_PER_ATOM 2
 #define DG_EXTRA_FIRST 0
+#define DG_METADATA_THREADS 512
 #include "paged_mqa_metadata.cu"
 #undef DG_KERNEL_NAME
 #define DG_KERNEL_NAME paged_clean
 #define DG_THREADS 256
-#define DG_COLS_PER_THREAD 4
+#define DG_CHUNK_COLS 8192
 #include "paged_mqa_logits_clean.cu"
 #undef DG_KERNEL_NAME
 
@@ -291,14 +292,16 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
     CK(cudaFuncSetAttribute(cfg.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, cfg.smem));
     cudaStream_t stream;
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    auto meta = [&]() { paged_meta<<<1, 32, 0, stream>>>(dlens, N, B, N, dsched, sms); };
+    auto meta = [&]() { paged_meta<<<1, DG_METADATA_THREADS, 0, stream>>>(dlens, N, B, N, dsched, sms); };
     auto logits = [&]() {
         cfg.fn<<<sms, cfg.threads, cfg.smem, stream>>>(tq, tkv, dcache, block_bytes, num_blocks, dw, H, dlens, N,
                                                         dtable, max_blocks, max_blocks, dsched, dl, l_sr, B, max_ctx,
                                                         dstatus);
     };
     auto clean = [&]() {
-        paged_clean<<<dim3(rows, (max_ctx + 1023) / 1024, 1), 256, 0, stream>>>(dlens, N, N, dl, l_sr, rows, max_ctx);
+        // MqaLogitsHeuristic.cleanGeometry: one warp per row and 8192-column unit, at most 1024 CTAs of 8 warps.
+        const int ctas = (int) std::min<long long>(1024, ((long long) rows * ((max_ctx + 8191) / 8192) + 7) / 8);
+        paged_clean<<<ctas, 256, 0, stream>>>(dlens, N, N, dl, l_sr, rows, max_ctx);
     };
     auto all = [&]() {
         meta();

@@ -17,9 +17,11 @@ public final class MqaLogitsHeuristic {
     public static final List<Integer> HEAD_DIMS = List.of(32, 64, 128);
     /** KV positions (threads) per logits CTA. */
     static final int TILE_KV = 256;
-    /** Clean pass: threads and columns per thread. */
+    /** Clean passes: threads per CTA, columns of one warp's unit of work, and the most CTAs a launch has. */
     static final int CLEAN_THREADS = 256;
-    static final int CLEAN_COLS_PER_THREAD = 4;
+    static final int CLEAN_CHUNK_COLS = 8192;
+    /** About what 132 SMs hold at once (8 CTAs of 256 threads each); the warps stride over the rest. */
+    static final int CLEAN_MAX_CTAS = 1024;
     /** Hopper plain kernel: (query, head) rows per query block and math warpgroups. */
     static final int SM90_Q_ROWS = 128;
     static final int SM90_MATH_WGS = 4;
@@ -71,15 +73,24 @@ public final class MqaLogitsHeuristic {
                 config.dynamicSharedBytes()));
     }
 
-    /** The paged clean pass over logits [rows, cols]: grid (rows, ceil(cols/1024), 1), 256 threads. */
+    /** The paged clean pass over logits [rows, cols]: {@link #cleanGeometry}, 256 threads. */
     public static Launch<SimpleKernelConfig> pagedClean(long rows, long cols) {
-        return new Launch<>(pagedCleanConfig(), new LaunchGeometry(LaunchGeometry.blocks(rows, 1),
-                LaunchGeometry.blocks(cols, (long) CLEAN_THREADS * CLEAN_COLS_PER_THREAD), 1, CLEAN_THREADS, 0));
+        return new Launch<>(pagedCleanConfig(), cleanGeometry(rows, cols));
     }
 
     private static SimpleKernelConfig pagedCleanConfig() {
-        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_COLS_PER_THREAD, true),
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS, true),
                 CLEAN_THREADS, 0);
+    }
+
+    /**
+     * A clean pass over [rows, cols]: one warp per unit of a row and {@link #CLEAN_CHUNK_COLS} columns, at most
+     * {@link #CLEAN_MAX_CTAS} CTAs (the warps stride over the remaining units).
+     */
+    static LaunchGeometry cleanGeometry(long rows, long cols) {
+        long units = Math.max(1, rows) * LaunchGeometry.blocks(Math.max(1, cols), CLEAN_CHUNK_COLS);
+        long ctas = Math.min(CLEAN_MAX_CTAS, (units + CLEAN_THREADS / 32 - 1) / (CLEAN_THREADS / 32));
+        return new LaunchGeometry((int) ctas, 1, 1, CLEAN_THREADS, 0);
     }
 
     /**
@@ -93,10 +104,9 @@ public final class MqaLogitsHeuristic {
         return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false);
     }
 
-    /** The clean pass over logits [sQ, cols]: grid (sQ, ceil(cols/1024), 1), 256 threads. */
+    /** The clean pass over logits [sQ, cols]: {@link #cleanGeometry}, 256 threads. */
     public static Launch<SimpleKernelConfig> clean(long sQ, long cols) {
-        return new Launch<>(cleanConfig(), new LaunchGeometry(LaunchGeometry.blocks(sQ, 1),
-                LaunchGeometry.blocks(cols, (long) CLEAN_THREADS * CLEAN_COLS_PER_THREAD), 1, CLEAN_THREADS, 0));
+        return new Launch<>(cleanConfig(), cleanGeometry(sQ, cols));
     }
 
     /** Paged logits [batch·next_n, maxContextLen]: grid (batch, ceil(maxContextLen/256), 1), 256 threads. */
@@ -137,7 +147,7 @@ public final class MqaLogitsHeuristic {
     }
 
     private static SimpleKernelConfig cleanConfig() {
-        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_COLS_PER_THREAD),
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS),
                 CLEAN_THREADS, 0);
     }
 

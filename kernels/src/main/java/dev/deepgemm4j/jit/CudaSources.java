@@ -472,12 +472,11 @@ public final class CudaSources {
      *
      * <p>Parameters: {@code (const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int cols)}.
      *
-     * <p>Launch: grid (s_q, any y ≥ 1, 1), block (threads), no dynamic shared memory. CTA (i, y) cleans the y-th of
-     * gridDim.y equal column chunks of row i and only visits its masked spans; colsPerThread is part of the
-     * configuration key only.
+     * <p>Launch: grid (any x ≥ 1, 1, 1), block (threads), no dynamic shared memory. Warps stride over units of one
+     * row and {@code chunkCols} columns and visit only the masked spans.
      */
-    public static KernelSource mqaLogitsClean(int threads, int colsPerThread) {
-        return mqaLogitsClean(threads, colsPerThread, false);
+    public static KernelSource mqaLogitsClean(int threads, int chunkCols) {
+        return mqaLogitsClean(threads, chunkCols, false);
     }
 
     /**
@@ -486,15 +485,12 @@ public final class CudaSources {
      * parameters {@code (const int* context_lens, i64 cl_sb, int next_n, float* logits, i64 l_ss, int rows,
      * int cols)}, same launch.
      */
-    public static KernelSource mqaLogitsClean(int threads, int colsPerThread, boolean paged) {
+    public static KernelSource mqaLogitsClean(int threads, int chunkCols, boolean paged) {
         requireThreads(threads);
-        require(colsPerThread >= 1 && colsPerThread <= 16, "colsPerThread must be in [1, 16], got " + colsPerThread);
-        if (!paged) {
-            return SourceAssembler.classpath().assemble("mqa_logits_clean", "dg_mqa_logits_clean_t" + threads + "_c"
-                    + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
-        }
-        return SourceAssembler.classpath().assemble("paged_mqa_logits_clean", "dg_paged_mqa_logits_clean_t" + threads
-                + "_c" + colsPerThread, constants("DG_THREADS", threads, "DG_COLS_PER_THREAD", colsPerThread));
+        require(chunkCols >= 4 && chunkCols % 4 == 0, "chunkCols must be a positive multiple of 4, got " + chunkCols);
+        String family = paged ? "paged_mqa_logits_clean" : "mqa_logits_clean";
+        return SourceAssembler.classpath().assemble(family, "dg_" + family + "_t" + threads + "_k" + chunkCols,
+                constants("DG_THREADS", threads, "DG_CHUNK_COLS", chunkCols));
     }
 
     /**

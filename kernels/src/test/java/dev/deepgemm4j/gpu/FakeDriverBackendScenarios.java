@@ -430,7 +430,8 @@ public final class FakeDriverBackendScenarios {
         long before = fake.stat(0);
         Tensor cleaned = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, true, 0);
         assertEquals(before + 2, fake.stat(0), "logits, then the clean pass");
-        assertLaunch("dg_mqa_logits_clean_t256_c4", new int[] {5, 1, 1}, 256, ks.dataAddress(), ke.dataAddress(),
+        // 5 rows of one 8192-column unit each: one CTA of 8 warps.
+        assertLaunch("dg_mqa_logits_clean_t256_k8192", new int[] {1, 1, 1}, 256, ks.dataAddress(), ke.dataAddress(),
                 cleaned.dataAddress(), pitch, s, 300);
         Tensor compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100);
         assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 149504,
@@ -475,7 +476,7 @@ public final class FakeDriverBackendScenarios {
         long before = fake.stat(0);
         Tensor cleaned = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true);
         assertEquals(before + 2, fake.stat(0), "logits, then the paged clean pass");
-        assertLaunch("dg_paged_mqa_logits_clean_t256_c4", new int[] {6, 1, 1}, 256, lens.dataAddress(), 2L, nextN,
+        assertLaunch("dg_paged_mqa_logits_clean_t256_k8192", new int[] {1, 1, 1}, 256, lens.dataAddress(), 2L, nextN,
                 cleaned.dataAddress(), 512L, batch * nextN, 300);
 
         // Blocks 8452 B apart (not a 16-byte multiple): no TMA map, the SIMT kernel.

@@ -88,7 +88,9 @@ class Sm90MqaHeuristicTest {
                     "the benchmark's paged configurations are compiled ahead of time");
         }
         assertTrue(catalog.contains(MqaLogitsHeuristic.pagedClean(512, 70000).config()));
-        assertEquals(69, MqaLogitsHeuristic.pagedClean(512, 70000).geometry().gridY());
+        // 512 rows × 9 chunks of 8192 columns, one warp each, 8 warps a CTA.
+        assertEquals(576, MqaLogitsHeuristic.pagedClean(512, 70000).geometry().gridX());
+        assertEquals(1, MqaLogitsHeuristic.pagedClean(512, 70000).geometry().gridY());
         assertEquals("paged_mqa_logits_clean", MqaLogitsHeuristic.pagedClean(512, 70000).source().family());
     }
 

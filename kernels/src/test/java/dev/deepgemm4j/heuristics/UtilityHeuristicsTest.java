@@ -25,8 +25,11 @@ class UtilityHeuristicsTest {
                         assertEquals(rows, paged.geometry().gridX());
                         assertCoversColumns(paged.geometry(), cols, paged.config().tileKv());
                         assertTrue(plain.config().staticSharedBytes() <= 48 * 1024);
+                        // One warp per row and 8192 columns, 8 warps a CTA, at most 1024 CTAs (warps then stride).
                         Launch<SimpleKernelConfig> clean = MqaLogitsHeuristic.clean(rows, cols);
-                        assertCoversColumns(clean.geometry(), cols, 1024);
+                        long units = rows * Math.ceilDiv(cols, 8192);
+                        assertEquals(Math.min(1024, Math.ceilDiv(units, 8)), clean.geometry().gridX());
+                        assertEquals(1, clean.geometry().gridY());
                     }
                 }
             }
