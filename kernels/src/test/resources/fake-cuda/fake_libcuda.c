@@ -4,7 +4,8 @@
  * It includes the real cuda.h, so every definition below is checked against the real prototypes and the versioned
  * symbol names (cuMemAlloc -> cuMemAlloc_v2, ...) come from the header's own macros. Device memory is host memory, so
  * copies really move bytes; launches and tensor-map encodes record their arguments into exported arrays that the
- * tests read back (fake_launch_record, fake_launch_params, fake_tmap_record, fake_stats, fake_layout).
+ * tests read back (fake_launch_record, fake_launch_params, fake_tmap_record, their histories, fake_stats,
+ * fake_layout).
  */
 #include <cuda.h>
 #include <stddef.h>
@@ -30,6 +31,14 @@ unsigned char fake_launch_attrs_raw[4 * sizeof(CUlaunchAttribute)];
 /* [0] data type, [1] rank, [2] global address, [3..7] dims, [8..11] strides, [12..16] box, [17..21] element
  * strides, [22] interleave, [23] swizzle, [24] L2 promotion, [25] OOB fill, [26] map address % 128, [27] calls */
 long long fake_tmap_record[32];
+/* The last FAKE_HISTORY launches (fake_launch_record as record_launch fills it, and the parameter bytes) and
+ * tensor-map encodes (fake_tmap_record), in slots [count % FAKE_HISTORY] with the counts in fake_history_counts
+ * ([0] launches, [1] encodes): tests look back past the last one. */
+#define FAKE_HISTORY 16
+long long fake_launch_history[FAKE_HISTORY][32];
+unsigned char fake_launch_history_params[FAKE_HISTORY][4096];
+long long fake_tmap_history[FAKE_HISTORY][32];
+long long fake_history_counts[2];
 /* release threshold of each device's default memory pool (cuMemPoolSetAttribute), -2 until set */
 long long fake_pool_release_threshold[8] = {-2, -2, -2, -2, -2, -2, -2, -2};
 /* offsets and sizes from the real cuda.h */
@@ -319,6 +328,9 @@ static CUresult record_launch(int kind, CUfunction f, unsigned gx, unsigned gy, 
     }
     r[16] = (long long) at;
     r[18] = i;
+    int slot = (int) (fake_history_counts[0]++ % FAKE_HISTORY);
+    memcpy(fake_launch_history[slot], fake_launch_record, sizeof fake_launch_record);
+    memcpy(fake_launch_history_params[slot], fake_launch_params, at);
     if (is_stream(s) && s->capturing) {
         s->captured++;
         fake_stats[14]++;
@@ -383,6 +395,7 @@ CUresult cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuui
         r[17 + i] = elementStrides[i];
     }
     r[22] = interleave; r[23] = swizzle; r[24] = l2; r[25] = oob; r[26] = (long long) ((size_t) map % 128);
+    memcpy(fake_tmap_history[fake_history_counts[1]++ % FAKE_HISTORY], r, sizeof fake_tmap_record);
     if (rank < 1 || rank > 5 || (size_t) address % 16) return CUDA_ERROR_INVALID_VALUE;
     for (cuuint32_t i = 0; i < rank; i++) {
         if (box[i] < 1 || box[i] > 256 || elementStrides[i] < 1 || elementStrides[i] > 8) return CUDA_ERROR_INVALID_VALUE;

@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The grouped GEMM kernels: M-grouped contiguous and masked on the Hopper kernel ({@link Sm90GroupedGemmLauncher})
  * where its preconditions hold, else the SIMT kernels ({@code grouped_gemm_contiguous.cu},
- * {@code grouped_gemm_masked.cu}); K-grouped ({@code k_grouped_gemm.cu}). The M-grouped kernels read their
+ * {@code grouped_gemm_masked.cu}); K-grouped on the Hopper 1D1D kernel ({@link Sm90Gemm1d1dLauncher}) where it
+ * applies, else {@code k_grouped_gemm.cu}. The M-grouped kernels read their
  * layout tensors (expert ids, end rows, masked_m) on the device only, so one launch serves any contents and the
  * masked GEMM can be captured in a CUDA graph.
  */
@@ -95,12 +96,13 @@ final class GroupedGemmLauncher {
     }
 
     /**
-     * {@code d[g] += A_g · B_gᵀ}: on Hopper, where {@link Sm90Gemm1d1dLauncher#kGrouped} takes it, its kernel. When
-     * the group views tile flat buffers the way the K-grouped kernel addresses them
-     * (always so for views the API makes of a dense "nt" buffer or a dense [ΣK, MN] "tn" one), one launch with
-     * parameters {@code (a, b, sfa, sfa_sm, sfa_sk, sfb, sfb_sn, sfb_sk, d, d_sg, d_sm, d_sn, ks, int num_groups,
-     * i64 total_k, int m, int n)}, ks uploaded to a stream-ordered device buffer; otherwise (a padded or K-major
-     * "tn" operand) one dense GEMM launch per non-empty group, accumulating into FP32 D with per-token scales.
+     * {@code d[g] += A_g · B_gᵀ}: on Hopper, where {@link Sm90Gemm1d1dLauncher#kGrouped} takes it ("nt" blocks in
+     * place, "tn" token rows after a transpose), its kernel. Otherwise the SIMT kernel ({@code k_grouped_gemm.cu}):
+     * when the group views tile flat buffers the way it addresses them (always so for views the API makes of a dense
+     * "nt" buffer or a dense [ΣK, MN] "tn" one), one launch with parameters {@code (a, b, sfa, sfa_sm, sfa_sk, sfb,
+     * sfb_sn, sfb_sk, d, d_sg, d_sm, d_sn, ks, int num_groups, i64 total_k, int m, int n)}, ks uploaded to a
+     * stream-ordered device buffer; else (a padded or K-major "tn" operand) one dense GEMM launch per non-empty
+     * group, accumulating into FP32 D with per-token scales.
      */
     static void kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
         if (Sm90Gemm1d1dLauncher.kGrouped(device, aGroups, bGroups, d)) {

@@ -26,6 +26,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,21 +34,25 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The Hopper weight-gradient GEMM ({@code sm90_fp8_gemm_1d1d.cu}): dense 1D1D {@code D += A·Bᵀ} and K-grouped
- * {@code D[g] += A_g·B_gᵀ}, FP32 D accumulated in place by TMA reduce-add. {@link DenseGemmLauncher} and
- * {@link GroupedGemmLauncher} ask it first and fall back to the SIMT kernels where it declines.
+ * {@code D[g] += A_g·B_gᵀ} ("tn" token rows transposed K-major first, by {@link TransposeLauncher}), FP32 D
+ * accumulated in place by TMA reduce-add. {@link DenseGemmLauncher} and {@link GroupedGemmLauncher} ask it first and
+ * fall back to the SIMT kernels where it declines.
  */
 final class Sm90Gemm1d1dLauncher {
 
     /** Launches of each variant since the process started (tests read them to see which path ran). */
     static final LongAdder DENSE_LAUNCHES = new LongAdder();
     static final LongAdder K_GROUPED_LAUNCHES = new LongAdder();
+    /** The K-grouped launches whose operands were "tn" token rows, transposed K-major first. */
+    static final LongAdder K_GROUPED_TN_LAUNCHES = new LongAdder();
 
     /**
      * {@code DG_SM90_1D1D=0} (or {@code -Ddeepgemm4j.sm90_1d1d=0}) keeps these GEMMs on the SIMT kernels: a way
      * back, without a rebuild, should a shape misbehave on the new kernel.
      */
     static final boolean ENABLED = enabled();
-
+    /** Alignment of B's block in the "tn" scratch: TMA needs 16 bytes; 256, as the allocator aligns A's. */
+    private static final long SCRATCH_ALIGN = 256;
 
     private Sm90Gemm1d1dLauncher() {
     }
@@ -101,10 +106,16 @@ final class Sm90Gemm1d1dLauncher {
     }
 
     /**
-     * Runs {@code d[g] += A_g · B_gᵀ} on the Hopper kernel and returns true where it applies: an sm_90 device, "nt"
-     * groups ([MN, K_g] K-major blocks laid end to end in one buffer, K_g a multiple of 128), scales MN-major with a
-     * 16-byte column pitch in one [MN, ΣK/128] matrix, D contiguous FP32 [G, M, N] with {@code N % 4 == 0}, and at
-     * least one non-empty group. Returns false, having queued nothing, otherwise.
+     * Runs {@code d[g] += A_g · B_gᵀ} on the Hopper kernel and returns true where it applies: an sm_90 device, D
+     * contiguous FP32 [G, M, N] with a 16-byte aligned base and {@code N % 4 == 0}, at least one non-empty group,
+     * every K_g a multiple of 128, and the groups in one of two layouts:
+     * <ul>
+     * <li>"nt": [MN, K_g] K-major blocks laid end to end in one buffer, scales MN-major with a 16-byte column pitch
+     * in one [MN, ΣK/128] matrix; the kernel reads them in place.</li>
+     * <li>"tn": MN-major views of consecutive row ranges of one [ΣK, MN] token-row buffer (any row pitch), scales
+     * views of one [ΣK/128, MN] matrix; transposed first ({@link #kGroupedTokenRows}).</li>
+     * </ul>
+     * Returns false, having queued nothing, otherwise.
      */
     static boolean kGrouped(GpuDevice device, List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d) {
         if (!ENABLED || !device.isSm90() || d.dtype() != DType.FP32 || !d.isContiguous()
@@ -118,9 +129,62 @@ final class Sm90Gemm1d1dLauncher {
         }
         Flat a = Flat.of(aGroups, m);
         Flat b = a == null ? null : Flat.of(bGroups, n);
-        if (b == null || a.items().isEmpty() || !a.items().equals(b.items())) {
+        if (b != null) {
+            if (a.items().isEmpty() || !a.items().equals(b.items())) {
+                return false;
+            }
+            launchKGrouped(device, a, b, d);
+            return true;
+        }
+        TokenRows aRows = TokenRows.of(aGroups, m);
+        TokenRows bRows = aRows == null ? null : TokenRows.of(bGroups, n);
+        if (bRows == null || !Arrays.equals(aRows.ks(), bRows.ks())) {
             return false;
         }
+        kGroupedTokenRows(device, aRows, bRows, d);
+        return true;
+    }
+
+    /**
+     * The "tn" layout. WGMMA reads FP8 operands K-major only, so each operand's [ΣK, MN] token rows are first
+     * transposed (one launch each) into stream-ordered scratch [MN, ΣK], in which group g is the K-major block of
+     * columns [Σ_{h<g} K_h, Σ_{h≤g} K_h) with a row pitch of ΣK bytes (a multiple of 16: every K_g is a multiple of
+     * 128); the kernel then reads those blocks through per-group maps as it reads "nt" blocks. The scales
+     * [ΣK/128, MN] are MN-major already: read in place where the kernel's scale maps can address them, else copied
+     * to a column pitch of align(MN, 4) first. Scratch: (M + N)·ΣK bytes plus any scale copies, all freed on the
+     * stream after the GEMM.
+     */
+    private static void kGroupedTokenRows(GpuDevice device, TokenRows a, TokenRows b, Tensor d) {
+        long m = d.size(1);
+        long n = d.size(2);
+        long sumK = a.totalK();
+        long bOffset = align(m * sumK, SCRATCH_ALIGN);
+        Tensor sfaStaged = null;
+        Tensor sfbStaged = null;
+        // Staging launches use the thread's parameter block: they all go before the GEMM's arguments are built.
+        try (DeviceMemory scratch = DeviceMemory.allocateAsync(device.stream(), bOffset + n * sumK)) {
+            Tensor aKMajor = Tensor.wrap(scratch, DType.FP8_E4M3, new long[] {m, sumK}, new long[] {sumK, 1}, 0,
+                    false);
+            Tensor bKMajor = Tensor.wrap(scratch, DType.FP8_E4M3, new long[] {n, sumK}, new long[] {sumK, 1},
+                    bOffset, false);
+            TransposeLauncher.transpose(device, a.data(), aKMajor);
+            TransposeLauncher.transpose(device, b.data(), bKMajor);
+            sfaStaged = mnMajorScalesAligned(a.scales(), m) ? null : staged(device, a.scales(), m);
+            sfbStaged = mnMajorScalesAligned(b.scales(), n) ? null : staged(device, b.scales(), n);
+            Flat aFlat = Flat.packed(aKMajor, sfaStaged == null ? a.scales() : sfaStaged, a.ks(), m);
+            Flat bFlat = Flat.packed(bKMajor, sfbStaged == null ? b.scales() : sfbStaged, b.ks(), n);
+            launchKGrouped(device, aFlat, bFlat, d);
+            K_GROUPED_TN_LAUNCHES.increment();
+        } finally { // the scratch and the scale copies are freed on the stream, after the kernel
+            free(sfaStaged);
+            free(sfbStaged);
+        }
+    }
+
+    /** Queues the K-grouped kernel over operands the kernel can read as they are. */
+    private static void launchKGrouped(GpuDevice device, Flat a, Flat b, Tensor d) {
+        long m = d.size(1);
+        long n = d.size(2);
         int items = a.items().size();
         long totalK = 0;
         for (int[] item : a.itemsK()) {
@@ -144,15 +208,19 @@ final class Sm90Gemm1d1dLauncher {
             device.launch(launch, args);
             K_GROUPED_LAUNCHES.increment();
         } // freed on the stream, after the kernel
-        return true;
     }
 
     /** Everything a group table's bytes depend on. */
-    private record TableKey(List<Long> aAddresses, List<Long> bAddresses, List<Integer> itemsK, long m, long n,
-            int blockM, int blockN) {
+    private record TableKey(List<Long> aAddresses, List<Long> bAddresses, List<Long> aPitches, List<Long> bPitches,
+            List<Integer> itemsK, long m, long n, int blockM, int blockN) {
     }
 
-    /** Bounds the memo; a training step reuses a handful of buffers, so a full memo is simply dropped. */
+    /**
+     * Bounds the memo; a training step reuses a handful of buffers, so a full memo is simply dropped. The "tn" maps
+     * point into per-call scratch, which the stream-ordered pool (never trimmed: see CudaContext) mostly hands back
+     * at the same address for the same size, so repeated calls still hit; a key holds every input of the table's
+     * bytes, so a hit is never stale.
+     */
     private static final int MAX_TABLES = 256;
     private static final Map<TableKey, MemorySegment> TABLES = new ConcurrentHashMap<>();
 
@@ -167,7 +235,8 @@ final class Sm90Gemm1d1dLauncher {
             flatItems.add(item[1]);
             flatItems.add(item[2]);
         }
-        TableKey key = new TableKey(a.addresses(), b.addresses(), flatItems, m, n, c.blockM(), c.blockN());
+        TableKey key = new TableKey(a.addresses(), b.addresses(), a.rowPitches(), b.rowPitches(), flatItems, m, n,
+                c.blockM(), c.blockN());
         MemorySegment table = TABLES.get(key);
         if (table != null) {
             return table;
@@ -178,10 +247,10 @@ final class Sm90Gemm1d1dLauncher {
         for (int i = 0; i < items; i++) {
             int[] item = a.itemsK().get(i);
             int kg = item[1];
-            MemorySegment.copy(operandMap(a.addresses().get(i), kg, m, kg, c.blockM()).segment(), 0, table,
-                    (2L * i) * TensorMap.BYTES, TensorMap.BYTES);
-            MemorySegment.copy(operandMap(b.addresses().get(i), kg, n, kg, c.blockN()).segment(), 0, table,
-                    (2L * i + 1) * TensorMap.BYTES, TensorMap.BYTES);
+            MemorySegment.copy(operandMap(a.addresses().get(i), kg, m, a.rowPitches().get(i), c.blockM()).segment(),
+                    0, table, (2L * i) * TensorMap.BYTES, TensorMap.BYTES);
+            MemorySegment.copy(operandMap(b.addresses().get(i), kg, n, b.rowPitches().get(i), c.blockN()).segment(),
+                    0, table, (2L * i + 1) * TensorMap.BYTES, TensorMap.BYTES);
             long info = mapBytes + 16L * i;
             table.set(ValueLayout.JAVA_INT, info, item[0]);
             table.set(ValueLayout.JAVA_INT, info + 4, kg);
@@ -196,17 +265,20 @@ final class Sm90Gemm1d1dLauncher {
     }
 
     /**
-     * A K-grouped "nt" operand as the kernel reads it. {@code itemsK} lists the non-empty groups as {index, K_g,
-     * first scale column}; {@code addresses} their blocks' first bytes; {@code scales} the address of scale column
-     * 0 of the MN-major matrix whose columns are {@code scalePitch} floats apart.
+     * A K-grouped operand as the kernel reads it. {@code itemsK} lists the non-empty groups as {index, K_g, first
+     * scale column}; {@code addresses} their K-major blocks' first bytes and {@code rowPitches} the bytes between
+     * the blocks' rows; {@code scales} the address of scale column 0 of the MN-major matrix whose columns are
+     * {@code scalePitch} floats apart.
      */
-    private record Flat(List<Integer> items, List<int[]> itemsK, List<Long> addresses, long scales, long scalePitch,
-            long totalKBlocks) {
+    private record Flat(List<Integer> items, List<int[]> itemsK, List<Long> addresses, List<Long> rowPitches,
+            long scales, long scalePitch, long totalKBlocks) {
 
+        /** The "nt" groups as the API lays them out (see {@link #kGrouped}), or null where they are not. */
         static Flat of(List<Fp8Tensor> groups, long mn) {
             List<Integer> items = new ArrayList<>();
             List<int[]> itemsK = new ArrayList<>();
             List<Long> addresses = new ArrayList<>();
+            List<Long> rowPitches = new ArrayList<>();
             long kBefore = 0;
             Long dataBase = null;
             Long scaleBase = null;
@@ -242,13 +314,95 @@ final class Sm90Gemm1d1dLauncher {
                     items.add(g);
                     itemsK.add(new int[] {g, (int) kg, (int) (kBefore / SCALE_BLOCK)});
                     addresses.add(data.dataAddress());
+                    rowPitches.add(kg);
                 }
                 kBefore += kg;
             }
             if (dataBase == null) {
-                return new Flat(items, itemsK, addresses, 0, 0, 0);
+                return new Flat(items, itemsK, addresses, rowPitches, 0, 0, 0);
             }
-            return new Flat(items, itemsK, addresses, scaleBase, pitch, kBefore / SCALE_BLOCK);
+            return new Flat(items, itemsK, addresses, rowPitches, scaleBase, pitch, kBefore / SCALE_BLOCK);
+        }
+
+        /**
+         * Groups of sizes {@code ks} as consecutive column ranges of one K-major [MN, ΣK] matrix {@code kMajor}
+         * (16-byte aligned base and row pitch), with MN-major scales {@code sf} [MN, ΣK/128] that pass
+         * {@link Sm90DenseGemmLauncher#mnMajorScalesAligned}.
+         */
+        static Flat packed(Tensor kMajor, Tensor sf, int[] ks, long mn) {
+            List<Integer> items = new ArrayList<>();
+            List<int[]> itemsK = new ArrayList<>();
+            List<Long> addresses = new ArrayList<>();
+            List<Long> rowPitches = new ArrayList<>();
+            long kBefore = 0;
+            for (int g = 0; g < ks.length; g++) {
+                if (ks[g] > 0) {
+                    items.add(g);
+                    itemsK.add(new int[] {g, ks[g], (int) (kBefore / SCALE_BLOCK)});
+                    addresses.add(kMajor.dataAddress() + kBefore);
+                    rowPitches.add(kMajor.stride(0));
+                }
+                kBefore += ks[g];
+            }
+            long pitch = Sm90Gemm1d1dLauncher.scalePitch(sf, mn);
+            return new Flat(items, itemsK, addresses, rowPitches, sf.dataAddress(), pitch, kBefore / SCALE_BLOCK);
+        }
+    }
+
+    /**
+     * A K-grouped "tn" operand: {@code data} the [ΣK, MN] token rows (unit column stride, any row pitch) whose row
+     * ranges the groups are, {@code scales} the [MN, ΣK/128] view of their [ΣK/128, MN] scales, {@code ks} the group
+     * sizes.
+     */
+    record TokenRows(Tensor data, Tensor scales, int[] ks, long totalK) {
+
+        /**
+         * The one buffer behind {@code groups} ([MN, K_g] MN-major views, K_g multiples of 128, at least one
+         * non-empty), or null where the groups are not consecutive row ranges of one token-row buffer with their
+         * scales consecutive row ranges of one scale matrix.
+         */
+        static TokenRows of(List<Fp8Tensor> groups, long mn) {
+            int[] ks = new int[groups.size()];
+            long kBefore = 0;
+            Tensor first = null;
+            Tensor firstSf = null;
+            for (int g = 0; g < ks.length; g++) {
+                Tensor data = groups.get(g).data();
+                Tensor sf = groups.get(g).scales();
+                long kg = data.size(1);
+                if (kg % SCALE_BLOCK != 0 || kg > Integer.MAX_VALUE) {
+                    return null;
+                }
+                ks[g] = (int) kg;
+                if (kg > 0) {
+                    if (!(mn <= 1 || data.stride(0) == 1) || sf.dtype() != DType.FP32) {
+                        return null;
+                    }
+                    // Empty groups own no rows, so the first non-empty group starts at row 0 of the buffer.
+                    if (first == null) {
+                        first = data;
+                        firstSf = sf;
+                    }
+                    boolean sameRows = data.storage() == first.storage() && data.stride(1) == first.stride(1)
+                            && data.dataAddress() == first.dataAddress() + first.stride(1) * kBefore;
+                    boolean sameScales = sf.storage() == firstSf.storage() && sf.stride(1) == firstSf.stride(1)
+                            && (mn <= 1 || sf.stride(0) == firstSf.stride(0))
+                            && sf.dataAddress() == firstSf.dataAddress()
+                                    + 4 * firstSf.stride(1) * (kBefore / SCALE_BLOCK);
+                    if (!sameRows || !sameScales) {
+                        return null;
+                    }
+                }
+                kBefore += kg;
+            }
+            if (first == null) {
+                return null;
+            }
+            Tensor rows = Tensor.wrap(first.storage(), first.dtype(), new long[] {kBefore, mn},
+                    new long[] {first.stride(1), 1}, first.offset(), false);
+            Tensor scales = Tensor.wrap(firstSf.storage(), DType.FP32, new long[] {mn, kBefore / SCALE_BLOCK},
+                    new long[] {mn <= 1 ? 1 : firstSf.stride(0), firstSf.stride(1)}, firstSf.offset(), false);
+            return new TokenRows(rows, scales, ks, kBefore);
         }
     }
 

@@ -21,6 +21,7 @@ public final class KernelCatalog {
         all.addAll(MqaLogitsHeuristic.allConfigs());
         all.addAll(QuantizeHeuristic.allConfigs());
         all.addAll(ScaleLayoutHeuristic.allConfigs());
+        all.addAll(TransposeHeuristic.allConfigs());
         return List.copyOf(all);
     }
 }

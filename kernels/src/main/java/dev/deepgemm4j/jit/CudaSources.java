@@ -574,6 +574,27 @@ public final class CudaSources {
     }
 
     /**
+     * Byte transpose of a batch of matrices, family {@code fp8_transpose}: {@code dst[b, c, r] = src[b, r, c]} for FP8
+     * (or any 1-byte) data, 128 × 128-byte tiles through 16 KB of static shared memory, 16-byte global loads and
+     * stores where addresses, strides and the tile's extent allow.
+     *
+     * <p>Parameters: {@code (const u8* src, i64 src_sb, i64 src_sr, u8* dst, i64 dst_sb, i64 dst_sr, i64 batch,
+     * i64 rows, i64 cols)}, strides in bytes; src [batch, rows, cols] with unit column stride, dst [batch, cols, rows]
+     * with unit column stride; not overlapping.
+     *
+     * <p>Launch: grid (any x ≥ 1; the CTAs stride over the batch·ceil(rows/128)·ceil(cols/128) tiles), block
+     * (threads), no dynamic shared memory.
+     *
+     * @param threads 32, 64, 128 or 256
+     */
+    public static KernelSource fp8Transpose(int threads) {
+        require(threads == 32 || threads == 64 || threads == 128 || threads == 256,
+                "threads must be 32, 64, 128 or 256, got " + threads);
+        return SourceAssembler.classpath().assemble("fp8_transpose", "dg_fp8_transpose_t" + threads,
+                constants("DG_THREADS", threads));
+    }
+
+    /**
      * Fill of a rank ≤ 3 tensor with one bit pattern, family {@code fill}.
      *
      * <p>Parameters: {@code (e* dst, i64 t0, i64 t1, i64 t2, i64 n0, i64 n1, i64 n2, u32 bits)}; the low

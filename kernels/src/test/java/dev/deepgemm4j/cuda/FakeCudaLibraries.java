@@ -168,6 +168,36 @@ public final class FakeCudaLibraries {
             return array("fake_tmap_record", 32 * 8).getAtIndex(ValueLayout.JAVA_LONG, i);
         }
 
+        /** Launches and tensor-map encodes the fake keeps in its histories. */
+        public static final int HISTORY = 16;
+
+        /** {@code fake_launch_record[i]} of the launch {@code back} launches before the last (0: the last). */
+        public long launchBack(int back, int i) {
+            return array("fake_launch_history", HISTORY * 32 * 8).getAtIndex(ValueLayout.JAVA_LONG,
+                    historySlot(0, back) * 32L + i);
+        }
+
+        /** The first {@code n} parameter bytes of the launch {@code back} launches before the last. */
+        public byte[] paramsBack(int back, int n) {
+            return array("fake_launch_history_params", HISTORY * 4096L).asSlice(historySlot(0, back) * 4096L, n)
+                    .toArray(ValueLayout.JAVA_BYTE);
+        }
+
+        /** {@code fake_tmap_record[i]} of the encode {@code back} encodes before the last (0: the last). */
+        public long tmapBack(int back, int i) {
+            return array("fake_tmap_history", HISTORY * 32 * 8).getAtIndex(ValueLayout.JAVA_LONG,
+                    historySlot(1, back) * 32L + i);
+        }
+
+        private int historySlot(int kind, int back) {
+            long count = array("fake_history_counts", 2 * 8).getAtIndex(ValueLayout.JAVA_LONG, kind);
+            if (back < 0 || back >= HISTORY || back >= count) {
+                throw new IllegalArgumentException("the fake keeps the last " + Math.min(count, HISTORY)
+                        + " of " + count + (kind == 0 ? " launches" : " encodes") + ", asked for " + back + " back");
+            }
+            return (int) ((count - 1 - back) % HISTORY);
+        }
+
         /** {@code fake_layout[i]}: sizes and offsets from the real cuda.h. */
         public long layout(int i) {
             return array("fake_layout", 16 * 8).getAtIndex(ValueLayout.JAVA_LONG, i);

@@ -389,19 +389,85 @@ public final class FakeDriverBackendScenarios {
                 b.data().dataAddress(), aRowScales.scales().dataAddress(), 3L, 1L, b.scales().dataAddress(), 1L, n,
                 d.dataAddress(), m * n, n, 1L, ksPointer, 3, 384L, (int) m, (int) n);
 
-        // "tn" with padded token rows: one dense launch per non-empty group into d[g].
+        // "tn" token rows [ΣK, MN], A's rows padded to a pitch of m + 16 bytes: WGMMA reads K-major operands only, so
+        // each operand is transposed into stream-ordered scratch [MN, ΣK] (one launch each, A^T then B^T 256-byte
+        // aligned after it), and the same K-grouped kernel reads group g as columns [ΣK_<g, ΣK_≤g) of the scratch.
         Fp8Tensor aTn = new Fp8Tensor(Tensor.wrap(Tensor.zeros(GPU, DType.FP8_E4M3, 384 * (m + 16)).storage(),
                 DType.FP8_E4M3, new long[] {384, m}, new long[] {m + 16, 1}, 0, false),
                 Tensor.zeros(GPU, DType.FP32, 3, m));
         Fp8Tensor bTn = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 384, n), Tensor.zeros(GPU, DType.FP32, 3, n));
         long before = fake.stat(0);
+        long tnBefore = Sm90Gemm1d1dLauncher.K_GROUPED_TN_LAUNCHES.sum();
         DeepGemm.kGroupedFp8GemmTnContiguous(aTn, bTn, d, ks, null, d);
+        assertEquals(before + 3, fake.stat(0), "transpose A, transpose B, the GEMM");
+        assertEquals(tnBefore + 1, Sm90Gemm1d1dLauncher.K_GROUPED_TN_LAUNCHES.sum());
+        assertEquals(hopperBefore + 3, Sm90Gemm1d1dLauncher.K_GROUPED_LAUNCHES.sum());
+        // fp8_transpose (src, src_sb, src_sr, dst, dst_sb, dst_sr, batch, rows, cols): 384 x MN bytes, 3 row tiles.
+        long aScratch = (Long) recordedParams(2).get(3);
+        long bScratch = aScratch + m * 384; // 6144 bytes: already a multiple of 256
+        assertLaunchBack(2, "dg_fp8_transpose_t256", new int[] {3, 1, 1}, 256, aTn.data().dataAddress(), 0L,
+                m + 16, aScratch, 0L, 384L, 1L, 384L, m);
+        assertLaunchBack(1, "dg_fp8_transpose_t256", new int[] {3, 1, 1}, 256, bTn.data().dataAddress(), 0L, n,
+                bScratch, 0L, 384L, 1L, 384L, n);
+        assertEquals(launch.config().source().kernelName(), recordedKernel());
+        got = recordedParams();
+        assertEquals(List.of(aTn.scales().dataAddress(), bTn.scales().dataAddress()),
+                List.of(tensorMapAddress(got.get(0)), tensorMapAddress(got.get(1))), "[ΣK/128, MN] scales in place");
+        assertEquals(List.of(2, (int) m, (int) n, 0, 0L), got.subList(7, got.size()));
+        // Group 0 (K = 128) at column 0, group 2 (K = 256) at column 128; rows ΣK = 384 bytes apart.
+        int blockM = launch.config().blockM();
+        int blockN = launch.config().blockN();
+        assertOperandMap(aScratch, 128, m, blockM);
+        assertOperandMap(aScratch + 128, 256, m, blockM);
+        assertOperandMap(bScratch, 128, n, blockN);
+        assertOperandMap(bScratch + 128, 256, n, blockN);
+
+        // Scales given K-major ([ΣK/128, MN] as the transpose of [MN, ΣK/128]): one strided copy into an MN-major
+        // [MN, 3] matrix with a 16-byte column pitch before the GEMM, whose sfa map reads the copy.
+        Fp8Tensor aTnRowScales = new Fp8Tensor(aTn.data(), Tensor.zeros(GPU, DType.FP32, m, 3).t());
+        before = fake.stat(0);
+        DeepGemm.kGroupedFp8GemmTnContiguous(aTnRowScales, bTn, d, ks, null, d);
+        assertEquals(before + 4, fake.stat(0), "transpose A, transpose B, copy sfa, the GEMM");
+        assertEquals(tnBefore + 2, Sm90Gemm1d1dLauncher.K_GROUPED_TN_LAUNCHES.sum());
+        assertEquals("dg_fp8_transpose_t256", recordedKernel(3));
+        assertEquals("dg_fp8_transpose_t256", recordedKernel(2));
+        assertEquals("dg_strided_copy_e4_t256", recordedKernel(1));
+        long stagedSfa = (Long) recordedParams(1).get(4);
+        assertEquals(List.of(stagedSfa, bTn.scales().dataAddress()), List.of(tensorMapAddress(recordedParams().get(0)),
+                tensorMapAddress(recordedParams().get(1))), "sfa from the copy");
+
+        // "tn" given K-major (the transposes of [MN, ΣK] row-major buffers) is no token-row buffer: nothing to
+        // transpose, each non-empty group is a K-major block with rows 384 bytes apart, one dense 1D1D launch each.
+        Fp8Tensor aKMajor = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, m, 384).t(),
+                Tensor.zeros(GPU, DType.FP32, 3, m));
+        Fp8Tensor bKMajor = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, n, 384).t(),
+                Tensor.zeros(GPU, DType.FP32, 3, n));
+        long denseBefore = Sm90Gemm1d1dLauncher.DENSE_LAUNCHES.sum();
+        before = fake.stat(0);
+        DeepGemm.kGroupedFp8GemmTnContiguous(aKMajor, bKMajor, d, ks, null, d);
         assertEquals(before + 2, fake.stat(0), "one launch per non-empty group");
-        // The last group: K = 256 from token 128, i.e. A_2 [m, 256] at element 128 · (m + 16), strides (1, m + 16).
-        assertLaunch("dg_dense_gemm_m16n64_pr_f32", new int[] {1, 1, 1}, 256,
-                aTn.data().dataAddress() + 128 * (m + 16), 1L, m + 16, bTn.data().dataAddress() + 128 * n, 1L, n,
-                aTn.scales().dataAddress() + 4 * m, 1L, m, bTn.scales().dataAddress() + 4 * n, 1L, n,
-                d.dataAddress() + 4 * 2 * m * n, n, 1L, (int) m, (int) n, 256, 1);
+        assertEquals(denseBefore + 2, Sm90Gemm1d1dLauncher.DENSE_LAUNCHES.sum());
+        assertEquals(tnBefore + 2, Sm90Gemm1d1dLauncher.K_GROUPED_TN_LAUNCHES.sum());
+        assertTrue(recordedKernel().startsWith("dg_sm90_fp8_gemm_1d1d_d_"), recordedKernel());
+        // The last group: K = 256 from token 128, A_2 [m, 256] at byte 128 of each 384-byte row.
+        assertEquals(aKMajor.data().dataAddress() + 128, tensorMapAddress(recordedParams().get(0)));
+    }
+
+    /**
+     * Among the fake's recent encodes, the K-grouped kernel's operand map at {@code address}: UINT8 {K_g, MN} with
+     * rows ΣK = 384 bytes apart, boxes of 128 × {@code boxRows}, 128B swizzle.
+     */
+    private static void assertOperandMap(long address, long kg, long mn, int boxRows) {
+        for (int back = 0; back < FakeCudaLibraries.State.HISTORY; back++) {
+            if (fake.tmapBack(back, 2) == address && fake.tmapBack(back, 0) == 0) {
+                assertEquals(List.of(2L, kg, mn, 384L, 128L, (long) boxRows, 3L),
+                        List.of(fake.tmapBack(back, 1), fake.tmapBack(back, 3), fake.tmapBack(back, 4),
+                                fake.tmapBack(back, 8), fake.tmapBack(back, 12), fake.tmapBack(back, 13),
+                                fake.tmapBack(back, 23)), "rank, dims, row pitch, box, swizzle of the map at " + address);
+                return;
+            }
+        }
+        throw new AssertionError("no UINT8 map of " + address + " among the last encodes");
     }
 
     static void mqaLogits() {
@@ -551,18 +617,23 @@ public final class FakeDriverBackendScenarios {
      * pointers and i64), Integer (int, u32) in the kernel's order; tensor maps decode as long[16].
      */
     private static void assertLaunch(String kernel, int[] grid, int block, Object... params) {
-        assertEquals(kernel, recordedKernel(), "kernel");
-        assertEquals(grid[0], fake.launch(2), "grid x");
-        assertEquals(grid[1], fake.launch(3), "grid y");
-        assertEquals(grid[2], fake.launch(4), "grid z");
-        assertEquals(block, fake.launch(5), "block x");
-        assertEquals(1, fake.launch(6) * fake.launch(7), "block y, z");
-        assertEquals(0, fake.launch(8), "dynamic shared memory");
+        assertLaunchBack(0, kernel, grid, block, params);
+    }
+
+    /** As {@link #assertLaunch}, for the launch {@code back} launches before the last. */
+    private static void assertLaunchBack(int back, String kernel, int[] grid, int block, Object... params) {
+        assertEquals(kernel, recordedKernel(back), "kernel");
+        assertEquals(grid[0], fake.launchBack(back, 2), "grid x");
+        assertEquals(grid[1], fake.launchBack(back, 3), "grid y");
+        assertEquals(grid[2], fake.launchBack(back, 4), "grid z");
+        assertEquals(block, fake.launchBack(back, 5), "block x");
+        assertEquals(1, fake.launchBack(back, 6) * fake.launchBack(back, 7), "block y, z");
+        assertEquals(0, fake.launchBack(back, 8), "dynamic shared memory");
         List<Object> expected = new ArrayList<>();
         for (Object p : params) {
             expected.add(p instanceof Long || p instanceof Integer ? p : ((Number) p).longValue());
         }
-        assertEquals(expected, recordedParams(), "parameters of " + kernel);
+        assertEquals(expected, recordedParams(back), "parameters of " + kernel);
     }
 
     /** The last launch of the Hopper GEMM: maps by their base address (the fake encodes it in word 1), then the rest. */
@@ -642,14 +713,26 @@ public final class FakeDriverBackendScenarios {
 
     /** The name of the last launched function (the fake's CUfunction starts with a 128-byte name). */
     private static String recordedKernel() {
-        return MemorySegment.ofAddress(fake.launch(1)).reinterpret(128).getString(0, StandardCharsets.US_ASCII);
+        return recordedKernel(0);
+    }
+
+    /** The name of the function launched {@code back} launches before the last. */
+    private static String recordedKernel(int back) {
+        return MemorySegment.ofAddress(fake.launchBack(back, 1)).reinterpret(128).getString(0,
+                StandardCharsets.US_ASCII);
     }
 
     /** The last launch's parameters decoded with its function's signature. */
     private static List<Object> recordedParams() {
-        String signature = MemorySegment.ofAddress(fake.launch(1)).reinterpret(192).getString(128,
+        return recordedParams(0);
+    }
+
+    /** The parameters of the launch {@code back} launches before the last. */
+    private static List<Object> recordedParams(int back) {
+        String signature = MemorySegment.ofAddress(fake.launchBack(back, 1)).reinterpret(192).getString(128,
                 StandardCharsets.US_ASCII);
-        ByteBuffer bytes = ByteBuffer.wrap(fake.params((int) fake.launch(16))).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bytes = ByteBuffer.wrap(fake.paramsBack(back, (int) fake.launchBack(back, 16)))
+                .order(ByteOrder.LITTLE_ENDIAN);
         List<Object> values = new ArrayList<>();
         for (char c : signature.toCharArray()) {
             values.add(switch (c) {

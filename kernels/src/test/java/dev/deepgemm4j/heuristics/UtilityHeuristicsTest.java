@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** MQA logits, quantiser and scale-layout heuristics, and the catalogue over all of them. */
+/** MQA logits, quantiser, scale-layout and transpose heuristics, and the catalogue over all of them. */
 class UtilityHeuristicsTest {
 
     @Test
@@ -63,6 +63,21 @@ class UtilityHeuristicsTest {
         assertEquals(4, ScaleLayoutHeuristic.packUe8m0(1000, 132).geometry().gridX());
         assertEquals(132 * 16, ScaleLayoutHeuristic.copy(1, 1L << 40, 132).geometry().gridX());
         assertThrows(IllegalArgumentException.class, () -> ScaleLayoutHeuristic.copy(3, 10, 132));
+    }
+
+    @Test
+    void transposeRunsOneCtaPerTileUpToSixteenPerSm() {
+        // 131 x 257 bytes: 2 x 3 tiles of 128 x 128, times the batch.
+        assertEquals(18, TransposeHeuristic.transpose(3, 131, 257, 132).geometry().gridX());
+        assertEquals(1, TransposeHeuristic.transpose(1, 0, 5, 132).geometry().gridX());
+        // 34816 token rows of 7168 bytes: 272 x 56 tiles, more than 16 per SM; the CTAs stride over the rest.
+        Launch<SimpleKernelConfig> big = TransposeHeuristic.transpose(1, 34816, 7168, 132);
+        assertEquals(132 * 16, big.geometry().gridX());
+        assertEquals(256, big.geometry().threads());
+        assertEquals(TransposeHeuristic.TILE * TransposeHeuristic.TILE, big.config().staticSharedBytes());
+        assertTrue(KernelCatalog.all().contains(big.config()));
+        assertThrows(IllegalArgumentException.class, () -> TransposeHeuristic.transpose(1, -1, 5, 132));
+        assertThrows(IllegalArgumentException.class, () -> TransposeHeuristic.transpose(1, 5, 5, 0));
     }
 
     @Test

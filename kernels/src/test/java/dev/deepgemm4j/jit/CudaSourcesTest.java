@@ -121,6 +121,8 @@ class CudaSourcesTest {
         assertThrows(IllegalArgumentException.class, () -> CudaSources.pagedMqaLogits(64, 40, 256));
         assertThrows(IllegalArgumentException.class, () -> CudaSources.mqaLogits(64, 128, 100));
         assertThrows(IllegalArgumentException.class, () -> CudaSources.stridedCopy(3, 256));
+        assertThrows(IllegalArgumentException.class, () -> CudaSources.fp8Transpose(96));
+        assertThrows(IllegalArgumentException.class, () -> CudaSources.fp8Transpose(512));
         assertThrows(IllegalArgumentException.class, () -> CudaSources.castToFp8(0, 128, false, false, 128));
         assertThrows(IllegalArgumentException.class, () -> CudaSources.pagedMqaMetadata(0, 2, false));
     }
