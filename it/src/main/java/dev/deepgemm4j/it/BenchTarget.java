@@ -11,12 +11,20 @@ import jcuda.driver.JCudaDriver;
 /** Where the benchmark's tensors live, and how one call is timed there. */
 interface BenchTarget {
 
-    /** Host enqueue time the L2 flush (a memset of 4x L2, at least tens of µs on the GPU) surely hides. */
-    long HIDDEN_ENQUEUE_NANOS = 25_000;
+    /** Host enqueue time the memsets before a timed call ({@link #REST_BYTES}, about 3 ms on an H100) surely hide. */
+    long HIDDEN_ENQUEUE_NANOS = 1_000_000;
     /** Samples taken at most for one timed call before accepting one whose enqueue was not hidden. */
     int MAX_TIMING_ATTEMPTS = 5;
     /** How long a GPU is kept busy before the first timed row. */
     long CLOCK_WARM_UP_MS = 500;
+    /**
+     * Bytes written before each timed GPU call: 8 GB, as DeepGEMM's benchmark (and the anchors measured with it) does.
+     * Beyond flushing L2 it gives the GPU a rest of a few milliseconds, so a long kernel starts with the power headroom
+     * an isolated call has rather than the clocks a back-to-back run settles at under the power cap.
+     */
+    long REST_BYTES = 8L << 30;
+    /** Bytes one {@link Gpu#flushL2()} writes at least. */
+    long FLUSH_BYTES = 256L << 20;
 
     /** Where the tensors live. */
     Location location();
@@ -86,8 +94,8 @@ interface BenchTarget {
     }
 
     /**
-     * GPU {@code ordinal}, timed as DeepGEMM times its kernels: the L2 cache flushed (a memset of a large buffer on
-     * the current stream) before each call, CUDA events recorded on that stream around the call alone.
+     * GPU {@code ordinal}, timed as DeepGEMM times its kernels: {@link #REST_BYTES} of memsets on the current stream
+     * before each call (which also flush the L2 cache), CUDA events recorded on that stream around the call alone.
      */
     static BenchTarget gpu(int ordinal) {
         Location location = Location.cuda(ordinal);
@@ -117,7 +125,7 @@ interface BenchTarget {
             }
 
             /**
-             * The flush keeps the GPU busy for tens of µs, long enough to hide the host's enqueue of a warm call. A
+             * The memsets keep the GPU busy for milliseconds, long enough to hide the host's enqueue of a warm call. A
              * call whose enqueue outlasts it (the JVM still interpreting that path, a GC pause) would put host time in
              * the event window, so such a sample is taken again.
              */
@@ -125,7 +133,9 @@ interface BenchTarget {
             public double timedMillis(Runnable call) {
                 try (GpuTimer timer = new GpuTimer()) {
                     for (int attempt = 1;; attempt++) {
-                        Gpu.flushL2();
+                        for (long written = 0; written < REST_BYTES; written += FLUSH_BYTES) {
+                            Gpu.flushL2();
+                        }
                         timer.start();
                         long enqueueStart = System.nanoTime();
                         call.run();
