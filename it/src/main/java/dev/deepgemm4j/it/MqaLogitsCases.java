@@ -294,8 +294,8 @@ final class MqaLogitsCases {
     }
 
     /**
-     * Decode: token t of sequence b sees positions p &lt; tokenLens[b·next_n + t], fetched through a shuffled block table from a fused cache whose
-     * blocks hold 64·D FP8 bytes followed by 64 FP32 scales.
+     * Decode: token t of sequence b sees positions p &lt; tokenLens[b·next_n + t], fetched through a shuffled block
+     * table from a fused cache whose blocks hold 64·D FP8 bytes followed by 64 FP32 scales.
      */
     private static final class PagedTrial extends Trial {
         private final Paged p;
