@@ -40,7 +40,6 @@ final class MqaLogitsLauncher {
     static void plain(GpuDevice device, Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke, Tensor logits,
             boolean clean, int maxSeqlenK) {
         long s = q.size(0);
-        long sKv = kv.data().size(0);
         long cols = logits.size(1);
         int sQ = KernelArgs.toInt(s, "S");
         int width = KernelArgs.toInt(cols, "logits columns");

@@ -36,13 +36,21 @@ final class Sm90DenseGemmLauncher {
      * and {@code N % 8 == 0} (16-byte row pitches of the FP8 and BF16 tiles), and sizes within the kernel's u32.
      */
     static boolean eligible(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe, boolean accumulate) {
+        return device.isSm90() && !accumulate && recipe.equals(Recipe.PER_TOKEN_PER_BLOCK) && d.dtype() == DType.BF16
+                && tmaOperandsFit(a, b, d, 8);
+    }
+
+    /**
+     * What the TMA-fed Hopper dense GEMMs (this one and the 1D1D one) need of their operands: FP32 scales, a non-empty
+     * problem with {@code K % 16 == 0} and {@code N % nMultiple == 0} (16-byte rows of the FP8 operands and of D),
+     * sizes within the kernels' u32, and K-major A and B and row-major D with 16-byte aligned bases and row pitches.
+     */
+    static boolean tmaOperandsFit(Fp8Tensor a, Fp8Tensor b, Tensor d, int nMultiple) {
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
-        return device.isSm90()
-                && !accumulate && recipe.equals(Recipe.PER_TOKEN_PER_BLOCK)
-                && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32
-                && d.dtype() == DType.BF16 && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 8 == 0
+        return a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32
+                && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % nMultiple == 0
                 && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
                 && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
     }

@@ -7,7 +7,6 @@ import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.ceilDiv;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.free;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.mnMajorScalesAligned;
 import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowPitch;
-import static dev.deepgemm4j.gpu.Sm90DenseGemmLauncher.rowsAligned;
 
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.Fp8Tensor;
@@ -64,14 +63,8 @@ final class Sm90Gemm1d1dLauncher {
      */
     static boolean denseEligible(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d, Recipe recipe,
             boolean accumulate) {
-        long m = a.data().size(0);
-        long k = a.data().size(1);
-        long n = b.data().size(0);
         return ENABLED && device.isSm90() && accumulate && recipe.equals(Recipe.PER_TOKEN_PER_TOKEN)
-                && a.scales().dtype() == DType.FP32 && b.scales().dtype() == DType.FP32 && d.dtype() == DType.FP32
-                && m > 0 && n > 0 && k > 0 && k % 16 == 0 && n % 4 == 0
-                && m <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && k <= Integer.MAX_VALUE
-                && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
+                && d.dtype() == DType.FP32 && Sm90DenseGemmLauncher.tmaOperandsFit(a, b, d, 4);
     }
 
     /** Queues the dense GEMM; the caller checked {@link #denseEligible}. */
