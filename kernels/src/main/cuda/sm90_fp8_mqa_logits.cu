@@ -164,7 +164,8 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
     using namespace DG_NAMESPACE;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const Smem sm(align_up(smem_addr(smem_raw), 1024));
-    const u32 wg = threadIdx.x / 128;
+    // Warp-uniform for the compiler: the WGMMA descriptors derived from it then stay in uniform registers.
+    const u32 wg = __shfl_sync(0xffffffffu, threadIdx.x / 128, 0);
     const u32 num_qb = ((u32) s_q + kBlockQ - 1) / kBlockQ;
 
     if (threadIdx.x == 0) {
@@ -245,7 +246,18 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
         mbar_wait(sm.q_full + 8 * qr.stage, qr.phase, status, kStatusMathTimeout);
         const u64 desc_q = smem_desc(sm.q + qr.stage * kSmemQBytes);
 
-        // Issues the WGMMAs of the tile at KV row j0 into acc and starts loading this thread's two KV scales.
+        // This thread's two KV scales of the next tile to issue, loaded one tile ahead: read right before the epilogue,
+        // a load issued with its own tile's WGMMAs was the warps' longest stall (an L2 round trip outlasts the WGMMAs).
+        float next_sf0, next_sf1;
+        auto load_scales = [&](int j0) {
+            const int j = j0 + (int)(wg * 64 + row0);
+            next_sf0 = j < s_kv ? __ldg(kv_sf + j) : 0.0f;
+            next_sf1 = j + 8 < s_kv ? __ldg(kv_sf + j + 8) : 0.0f;
+        };
+        load_scales(lo);
+
+        // Issues the WGMMAs of the tile at KV row j0 into acc, takes its prefetched scales and prefetches the next
+        // tile's.
         auto issue = [&](float (&acc)[kAccRegs], Tile& tile, int j0) {
             mbar_wait(sm.kv_full + 8 * kr.stage, kr.phase, status, kStatusMathTimeout);
             const u64 desc_kv = smem_desc(sm.kv + kr.stage * kSmemKvBytes + wg * 64 * kDim);
@@ -258,8 +270,9 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
             tile.stage = kr.stage;
             tile.j0 = j0;
             tile.j = j0 + (int)(wg * 64 + row0);
-            tile.sf0 = tile.j < s_kv ? __ldg(kv_sf + tile.j) : 0.0f;
-            tile.sf1 = tile.j + 8 < s_kv ? __ldg(kv_sf + tile.j + 8) : 0.0f;
+            tile.sf0 = next_sf0;
+            tile.sf1 = next_sf1;
+            if (j0 + (int) kBlockKv < hi) load_scales(j0 + (int) kBlockKv);
             kr.advance(kStages);
         };
         // After the tile's WGMMAs completed: frees its stage, reduces over heads and stores the visible logits.

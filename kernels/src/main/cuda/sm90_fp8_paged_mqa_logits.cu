@@ -14,7 +14,7 @@
 //              box {D, next_n·H}, swizzle D bytes (q must be contiguous)
 //   - tm_kv    3-D map of the cache's FP8 part: UINT8, dims {D, block_kv, num_blocks}, strides {D, block_bytes},
 //              box {D, block_kv, 1}, swizzle D bytes
-//   - kv_cache the cache base (the scales are read directly), block_bytes, num_blocks
+//   - kv_cache the cache base, block_bytes (a multiple of 16, as the map's stride), num_blocks
 //   - weights  FP32 [batch·next_n, H], element (r, h) at weights[r·w_sr + h]; w_sr
 //   - context_lens int32 [batch, next_n], element (b, t) at context_lens[b·cl_sb + t]; cl_sb
 //   - block_table  int32 [batch, max_blocks], element (b, x) at block_table[b·bt_sb + x]; bt_sb, max_blocks
@@ -28,7 +28,9 @@
 //
 // Design: a work unit is (atom a = sequence b, split s): the 256 positions [256s, 256s + 256) of both draft tokens.
 // One producer thread loads the atom's q (next_n·H rows, 2 stages, reloaded only when the atom changes) and, per
-// unit, the up to 256/block_kv cache blocks of the split into one 256-row KV stage (ring of kStages). Math warpgroup
+// unit, the up to 256/block_kv cache blocks of the split into one 256-row KV stage (ring of kStages), each block's FP32
+// scales beside them by a plain bulk copy (read by the math warps from global memory, a dependent block-table and HBM
+// round trip per unit, they were the warps' longest stall). Math warpgroup
 // w owns KV rows [64w, 64w + 64): D/32 wgmma m64nNk32 with N = next_n·H, so each KV tile is read from shared memory
 // once for both draft tokens. The epilogue is the plain kernel's (ReLU, head weights, quad reduction, |scale|, a
 // sign flip for negative scales). Blocks that are not loaded (past the atom's length, or invalid) leave stale shared
@@ -80,14 +82,16 @@ constexpr u32 kColGroups = kQRows / 8;
 
 constexpr u32 kSmemQBytes = align_up(kQRows * kDim, 1024);
 constexpr u32 kSmemKvBytes = kSplit * kDim;
+constexpr u32 kSmemSfBytes = kSplit * 4;
 constexpr u32 kBlockBytes = kBlockKv * kDim;
+constexpr u32 kBlockSfBytes = kBlockKv * 4;
 constexpr u32 kQStages = 2;
 constexpr u32 kSmemLimit = 232448;
 constexpr u32 kBarrierBytes = 1024;
 constexpr u32 kStages = DG_KV_STAGES > 0
         ? DG_KV_STAGES
-        : min_u32(8, (kSmemLimit - 1024 - kBarrierBytes - kQStages * kSmemQBytes) / kSmemKvBytes);
-constexpr u32 kSmemBytes = 1024 + kQStages * kSmemQBytes + kStages * kSmemKvBytes + kBarrierBytes;
+        : min_u32(8, (kSmemLimit - 1024 - kBarrierBytes - kQStages * kSmemQBytes) / (kSmemKvBytes + kSmemSfBytes));
+constexpr u32 kSmemBytes = 1024 + kQStages * kSmemQBytes + kStages * (kSmemKvBytes + kSmemSfBytes) + kBarrierBytes;
 static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in shared memory");
 
 constexpr u32 kProducerRegs = 24;
@@ -112,11 +116,12 @@ __device__ __forceinline__ void tma_load_3d(u32 dst, const TmaDesc* map, i32 c0,
 }
 
 struct Smem {
-    u32 q, kv, q_full, q_empty, kv_full, kv_empty;
+    u32 q, kv, sf, q_full, q_empty, kv_full, kv_empty;
     __device__ explicit Smem(u32 base)
         : q(base),
           kv(base + kQStages * kSmemQBytes),
-          q_full(kv + kStages * kSmemKvBytes),
+          sf(kv + kStages * kSmemKvBytes),
+          q_full(sf + kStages * kSmemSfBytes),
           q_empty(q_full + kQStages * 8),
           kv_full(q_empty + kQStages * 8),
           kv_empty(kv_full + kStages * 8) {}
@@ -167,7 +172,8 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
     using namespace DG_NAMESPACE;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const Smem sm(align_up(smem_addr(smem_raw), 1024));
-    const u32 wg = threadIdx.x / 128;
+    // Warp-uniform for the compiler: the WGMMA descriptors derived from it then stay in uniform registers.
+    const u32 wg = __shfl_sync(0xffffffffu, threadIdx.x / 128, 0);
     // A corrupt schedule may skip or repeat units but never makes the walk read outside [0, batch).
     const int a_begin = max(__ldg(schedule + 2 * blockIdx.x), 0);
     const int s_begin = max(__ldg(schedule + 2 * blockIdx.x + 1), 0);
@@ -214,7 +220,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                     const int id = __ldg(block_table + a * bt_sb + x);
                     if (id >= 0 && id < num_blocks) {
                         blk[i] = id;
-                        bytes += kBlockBytes;
+                        bytes += kBlockBytes + kBlockSfBytes;
                     }
                 }
             }
@@ -225,6 +231,9 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                 if (blk[i] >= 0) {
                     tma_load_3d(sm.kv + kr.stage * kSmemKvBytes + i * kBlockBytes, &tm_kv, 0, 0, blk[i],
                                 sm.kv_full + 8 * kr.stage);
+                    bulk_load(sm.sf + kr.stage * kSmemSfBytes + i * kBlockSfBytes,
+                              kv_cache + (long long) blk[i] * block_bytes + kBlockBytes, kBlockSfBytes,
+                              sm.kv_full + 8 * kr.stage);
                 }
             }
             kr.advance(kStages);
@@ -270,16 +279,16 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
         const u64 desc_q = smem_desc(sm.q + qr.stage * kSmemQBytes);
         const int x = s * (int) kBlocksPerSplit + (int) ((wg * 64 + row0) / kBlockKv);
         const int p = s * (int) kSplit + (int) (wg * 64 + row0);  // this thread's first position
-        // The block of this thread's two rows (they share one: 16-row warp slices never straddle a block).
+        // The block of this thread's two rows (they share one: 16-row warp slices never straddle a block); the producer
+        // loaded it, with its scales, exactly when it is valid.
         int id = -1;
         if (p < len && x < max_blocks) id = __ldg(block_table + a * bt_sb + x);
-        const bool valid = id >= 0 && id < num_blocks;
-        const float* sf = reinterpret_cast<const float*>(kv_cache + (long long) (valid ? id : 0) * block_bytes + kBlockBytes);
-        const u32 slot = (wg * 64 + row0) % kBlockKv;
-        const float sf0 = valid ? __ldg(sf + slot) : 0.0f;
-        const float sf1 = valid ? __ldg(sf + slot + 8) : 0.0f;
 
         mbar_wait(sm.kv_full + 8 * kr.stage, kr.phase, status, kStatusMathTimeout);
+        const bool valid = id >= 0 && id < num_blocks;
+        const u32 sf_addr = sm.sf + kr.stage * kSmemSfBytes + (wg * 64 + row0) * 4;
+        const float sf0 = valid ? ld_shared_f32(sf_addr) : 0.0f;
+        const float sf1 = valid ? ld_shared_f32(sf_addr + 8 * 4) : 0.0f;
         float acc[kAccRegs];
         const u64 desc_kv = smem_desc(sm.kv + kr.stage * kSmemKvBytes + wg * 64 * kDim);
         wgmma_fence();

@@ -183,6 +183,13 @@ __device__ __forceinline__ void tma_load_2d(u32 dst, const TmaDesc* map, i32 c0,
         : "memory");
 }
 
+// A plain bulk copy of `bytes` (a multiple of 16) from global to shared memory (both 16-byte aligned), counted on `bar`.
+__device__ __forceinline__ void bulk_load(u32 dst, const void* src, u32 bytes, u32 bar) {
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                 ::"r"(dst), "l"(reinterpret_cast<u64>(src)), "r"(bytes), "r"(bar)
+                 : "memory");
+}
+
 __device__ __forceinline__ void tma_store_2d(const TmaDesc* map, u32 src, i32 c0, i32 c1) {
     asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [%0, {%1, %2}], [%3];"
                  ::"l"(reinterpret_cast<u64>(map)), "r"(c0), "r"(c1), "r"(src)

@@ -455,15 +455,18 @@ public final class CudaSources {
                 "DG_HEAD_DIM", headDim, "DG_NEXT_N", nextN, "DG_BLOCK_KV", blockKv, "DG_KV_STAGES", stages));
     }
 
-    /** Dynamic shared memory of the Hopper paged kernel: slack, two 1 KB-aligned q stages, the 256-row KV stages, barriers. */
+    /**
+     * Dynamic shared memory of the Hopper paged kernel: slack, two 1 KB-aligned q stages, the 256-row KV stages with
+     * their 256 FP32 scales, barriers.
+     */
     public static int sm90PagedMqaSharedBytes(int heads, int headDim, int nextN, int stages) {
-        return 1024 + 2 * alignUp(nextN * heads * headDim, 1024) + stages * PAGED_SPLIT_KV * headDim + 1024;
+        return 1024 + 2 * alignUp(nextN * heads * headDim, 1024) + stages * PAGED_SPLIT_KV * (headDim + 4) + 1024;
     }
 
     /** The deepest KV pipeline of the Hopper paged kernel that fits (at most 8). */
     public static int sm90PagedMqaMaxStages(int heads, int headDim, int nextN) {
         return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * alignUp(nextN * heads * headDim, 1024))
-                / (PAGED_SPLIT_KV * headDim));
+                / (PAGED_SPLIT_KV * (headDim + 4)));
     }
 
     /**

@@ -531,8 +531,8 @@ public final class FakeDriverBackendScenarios {
         long sm90Before = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
         Tensor logits = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, false);
         assertEquals(sm90Before + 1, MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum());
-        // One CTA per schedule row (132), next_n·H = 128 q rows, 6 KV stages of 256 x 128 B: 231424 B.
-        assertMapLaunch("dg_sm90_fp8_paged_mqa_logits_h64_d128_n2_b64_s6", 132, 640, 231424,
+        // One CTA per schedule row (132), next_n·H = 128 q rows, 5 KV stages of 256 x 128 B and 256 scales: 203776 B.
+        assertMapLaunch("dg_sm90_fp8_paged_mqa_logits_h64_d128_n2_b64_s5", 132, 640, 203776,
                 List.of(q.dataAddress(), cache.dataAddress()), cache.dataAddress(), blockBytes, 5, w.dataAddress(),
                 64L, lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, meta.dataAddress(), logits.dataAddress(),
                 512L, batch, 300, 0L);
