@@ -30,7 +30,9 @@
 //
 // The file includes only sm90_primitives.cuh (the JIT inlines it), so NVRTC needs no include path. Every tile parameter is a
 // macro the JIT bakes in (plain decimal literals):
-//   DG_BLOCK_M      64 (one math warpgroup) or 128 (two)                         default 128
+//   DG_BLOCK_M      64 (one math warpgroup), 128 (two) or 256 (two, each running two 64-row WGMMA waves per K
+//                   block into the same accumulators and keeping two sets of promoted results; BLOCK_N <= 128)
+//                                                                                default 128
 //   DG_BLOCK_N      multiple of 16, 16..256                                      default 128
 //   DG_STAGES       pipeline depth; 0 = as many as fit in DG_SMEM_LIMIT (max 16)  default 0
 //   DG_NUM_SMS      SMs the grid is sized for (only the tile-order heuristic uses it; the kernel strides
@@ -122,11 +124,15 @@ static_assert(kClusterM == 1 || DG_GEMM_TYPE == 0, "DG_CLUSTER_M = 2 is for the 
 constexpr u32 kWaveN = DG_WAVE_N;
 constexpr u32 kAccRegs = kWaveN / 2;
 constexpr u32 kFinRegs = kBlockN / 2;
-constexpr u32 kNumMathWarpgroups = kBlockM / 64;
+constexpr u32 kNumMathWarpgroups = kBlockM == 64 ? 1 : 2;
+// 64-row WGMMA waves per math warpgroup and K block: a 256-row tile reads each B stage twice from shared memory but
+// loads it from L2 once for twice the rows, and its promoted results take twice the registers.
+constexpr u32 kMWaves = kBlockM / (64 * kNumMathWarpgroups);
 constexpr u32 kNumMathThreads = 128 * kNumMathWarpgroups;
 constexpr u32 kNumThreads = kNumMathThreads + 128;
 constexpr u32 kNumSms = DG_NUM_SMS;
-static_assert(kBlockM == 64 || kBlockM == 128, "DG_BLOCK_M must be 64 or 128");
+static_assert(kBlockM == 64 || kBlockM == 128 || kBlockM == 256, "DG_BLOCK_M must be 64, 128 or 256");
+static_assert(kMWaves == 1 || (kBlockN <= 128 && kNumWaves == 1), "256-row tiles need BLOCK_N <= 128 (registers)");
 static_assert(kBlockN % 16 == 0 && kBlockN >= 16 && kBlockN <= 256, "DG_BLOCK_N must be a multiple of 16 in 16..256");
 static_assert(kWaveN * kNumWaves == kBlockN && kWaveN % 8 == 0 && kWaveN <= 192,
               "each WGMMA pass must be a multiple of 8 columns and at most 192 (register budget)");
@@ -356,49 +362,61 @@ __device__ __forceinline__ void release_stage(const SmemLayout& sm, u32 stage) {
 
 // Main loop of one tile for one math warpgroup. kNOffset = n0 % 128 is a template parameter so that the
 // scale block of every 8-column group is a compile-time choice (no per-element selects).
+// The first tile row of this warpgroup's rows in M wave mv (wave mv covers tile rows [128·mv, 128·mv + 128) with two
+// warpgroups, or all 64 rows with one).
+__device__ __forceinline__ u32 wave_row0(u32 wg, u32 mv) { return mv * 64 * kNumMathWarpgroups + wg * 64; }
+
 template <u32 kNOffset>
-__device__ __forceinline__ void math_mainloop(float (&fin)[kFinRegs], PipelineState& ps, u32 num_k_blocks, const SmemLayout& sm, u32 wg,
-                                              u32 warp, u32 lane, u32* status) {
+__device__ __forceinline__ void math_mainloop(float (&fin)[kMWaves * kFinRegs], PipelineState& ps, u32 num_k_blocks, const SmemLayout& sm,
+                                              u32 wg, u32 warp, u32 lane, u32* status) {
     float acc[kAccRegs];
-    const u32 row0 = wg * 64 + warp * 16 + lane / 4;  // this thread's rows: row0 and row0 + 8
-    const u64 desc_a0 = make_smem_desc(sm.a + wg * 64 * kBlockK);
+    const u32 thread_row = warp * 16 + lane / 4;  // this thread's rows in a 64-row slice: thread_row and + 8
     const u64 desc_b0 = make_smem_desc(sm.b);
 #pragma unroll 1
     for (u32 kb = 0; kb < num_k_blocks; ++kb) {
         mbar_wait(sm.full_bar(ps.stage), ps.phase, status, kStatusMathTimeout);
         // Scales are read before the stage is released (the producer rewrites them with the next tile's).
-        const u32 sfa_addr = sm.sfa + ps.stage * kSmemSfaBytes + row0 * 4;
-        const float sa0 = ld_shared_f32(sfa_addr), sa1 = ld_shared_f32(sfa_addr + 8 * 4);
         float sb[4];
         ld_shared_v4(sm.sfb + ps.stage * kSmemSfbBytes, sb);
-        float scale0[kMaxSfbBlocks], scale1[kMaxSfbBlocks];
+        float sa0[kMWaves], sa1[kMWaves];
 #pragma unroll
-        for (u32 j = 0; j < kMaxSfbBlocks; ++j) {
-            scale0[j] = sa0 * sb[j];
-            scale1[j] = sa1 * sb[j];
+        for (u32 mv = 0; mv < kMWaves; ++mv) {
+            const u32 sfa_addr = sm.sfa + ps.stage * kSmemSfaBytes + (wave_row0(wg, mv) + thread_row) * 4;
+            sa0[mv] = ld_shared_f32(sfa_addr);
+            sa1[mv] = ld_shared_f32(sfa_addr + 8 * 4);
         }
-        const u64 desc_a = desc_a0 + ((ps.stage * kSmemABytes) >> 4);
 #pragma unroll
-        for (u32 w = 0; w < kNumWaves; ++w) {
-            const u64 desc_b = desc_b0 + ((ps.stage * kSmemBBytes + w * kWaveN * kBlockK) >> 4);
+        for (u32 mv = 0; mv < kMWaves; ++mv) {
+            float scale0[kMaxSfbBlocks], scale1[kMaxSfbBlocks];
 #pragma unroll
-            for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
-            wgmma_fence();
+            for (u32 j = 0; j < kMaxSfbBlocks; ++j) {
+                scale0[j] = sa0[mv] * sb[j];
+                scale1[j] = sa1[mv] * sb[j];
+            }
+            const u64 desc_a = make_smem_desc(sm.a + ps.stage * kSmemABytes + wave_row0(wg, mv) * kBlockK);
 #pragma unroll
-            for (u32 ks = 0; ks < kBlockK / 32; ++ks) wgmma_e4m3(acc, desc_a + 2 * ks, desc_b + 2 * ks, ks);  // +32 bytes per k32 step
-            wgmma_commit();
-            wgmma_wait_all();
+            for (u32 w = 0; w < kNumWaves; ++w) {
+                const u64 desc_b = desc_b0 + ((ps.stage * kSmemBBytes + w * kWaveN * kBlockK) >> 4);
 #pragma unroll
-            for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
-            if (w == kNumWaves - 1 && lane == 0) release_stage(sm, ps.stage);
+                for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
+                wgmma_fence();
 #pragma unroll
-            for (u32 g = 0; g < kWaveN / 8; ++g) {
-                const u32 group = w * (kWaveN / 8) + g;
-                const u32 blk = (kNOffset + group * 8) / 128;
-                fin[group * 4 + 0] += scale0[blk] * acc[g * 4 + 0];
-                fin[group * 4 + 1] += scale0[blk] * acc[g * 4 + 1];
-                fin[group * 4 + 2] += scale1[blk] * acc[g * 4 + 2];
-                fin[group * 4 + 3] += scale1[blk] * acc[g * 4 + 3];
+                for (u32 ks = 0; ks < kBlockK / 32; ++ks) wgmma_e4m3(acc, desc_a + 2 * ks, desc_b + 2 * ks, ks);  // +32 bytes per k32 step
+                wgmma_commit();
+                wgmma_wait_all();
+#pragma unroll
+                for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
+                if (mv == kMWaves - 1 && w == kNumWaves - 1 && lane == 0) release_stage(sm, ps.stage);
+#pragma unroll
+                for (u32 g = 0; g < kWaveN / 8; ++g) {
+                    const u32 group = w * (kWaveN / 8) + g;
+                    const u32 blk = (kNOffset + group * 8) / 128;
+                    float* f = fin + mv * kFinRegs + group * 4;
+                    f[0] += scale0[blk] * acc[g * 4 + 0];
+                    f[1] += scale0[blk] * acc[g * 4 + 1];
+                    f[2] += scale1[blk] * acc[g * 4 + 2];
+                    f[3] += scale1[blk] * acc[g * 4 + 3];
+                }
             }
         }
         ps.advance();
@@ -406,7 +424,7 @@ __device__ __forceinline__ void math_mainloop(float (&fin)[kFinRegs], PipelineSt
 }
 
 template <u32 kNOffset>
-__device__ __forceinline__ void math_mainloop_for_offset(u32 n_offset, float (&fin)[kFinRegs], PipelineState& ps, u32 num_k_blocks,
+__device__ __forceinline__ void math_mainloop_for_offset(u32 n_offset, float (&fin)[kMWaves * kFinRegs], PipelineState& ps, u32 num_k_blocks,
                                                          const SmemLayout& sm, u32 wg, u32 warp, u32 lane, u32* status) {
     if constexpr (kNOffset + kNOffsetStep >= 128) {
         math_mainloop<kNOffset>(fin, ps, num_k_blocks, sm, wg, warp, lane, status);
@@ -450,16 +468,18 @@ __device__ __forceinline__ void store_rows_direct(const Tile& t, const GroupArgs
 // store per column chunk. The store is not waited for here: the wait happens before the next tile
 // overwrites the staging tile (or at exit), so the store overlaps the next main loop. Rows the tile does not
 // own (grouped GEMMs) are never written: a warpgroup whose rows are not all owned stores row by row instead.
-__device__ __forceinline__ void math_epilogue(const float (&fin)[kFinRegs], const SmemLayout& sm, const TmaDesc* tm_d, const Tile& t,
+__device__ __forceinline__ void math_epilogue(const float* fin, u32 mv, const SmemLayout& sm, const TmaDesc* tm_d, const Tile& t,
                                               const GroupArgs& ga, u32 n, u32 map_rows, u32 wg, u32 warp, u32 lane) {
     const bool leader = warp == 0 && lane == 0;
-    if (leader) tma_store_wait_read();
+    // The previous tile's stores must have read the staging tile; a second M wave writes other rows of it.
+    if (leader && mv == 0) tma_store_wait_read();
     warpgroup_sync(wg);
 
     // stmatrix.x4: lane t addresses row (t % 8) of matrix t / 8; matrices = (rows 0-7, group g),
     // (rows 8-15, g), (rows 0-7, g + 1), (rows 8-15, g + 1) of this warp's 16 rows.
     const u32 matrix = lane / 8;
-    const u32 row = wg * 64 + warp * 16 + (matrix & 1) * 8 + (lane & 7);
+    const u32 local_r0 = wave_row0(wg, mv);
+    const u32 row = local_r0 + warp * 16 + (matrix & 1) * 8 + (lane & 7);
     const u32 row_addr = sm.d + row * kDSwizzle;
     const u32 swizzle_xor = ((row * kDSwizzle) >> 7) & (kDSwizzle / 16 - 1);
 #pragma unroll
@@ -475,7 +495,6 @@ __device__ __forceinline__ void math_epilogue(const float (&fin)[kFinRegs], cons
     // The warpgroup's rows go by TMA when it may write all of them: every row below valid_rows, or the valid rows
     // reach the end of the map (which clips the box); with the index layout every row must also name the expert
     // (each warp reads the 64 ids itself, so no barrier has to carry the verdict).
-    const u32 local_r0 = wg * 64;
     bool whole = local_r0 + 64 <= t.valid_rows || t.row0 + t.valid_rows >= map_rows;
 #if DG_GEMM_TYPE == 1
     bool mine = true;
@@ -512,17 +531,18 @@ __device__ __forceinline__ void math_loop(const SmemLayout& sm, const TmaDesc* t
     const u32 num_k_blocks = sched.num_k_blocks;
     const u32 map_rows = DG_GEMM_TYPE == 3 ? ga.num_groups * m : m;
     PipelineState ps;
-    float fin[kFinRegs];
+    float fin[kMWaves * kFinRegs];
     Tile t;
     for (u32 tile = blockIdx.x; sched.get(tile, t); tile += gridDim.x) {
         if (!t.computed) continue;
 #pragma unroll
-        for (u32 i = 0; i < kFinRegs; ++i) fin[i] = 0.0f;
+        for (u32 i = 0; i < kMWaves * kFinRegs; ++i) fin[i] = 0.0f;
         if constexpr (128 % kBlockN == 0)  // the tile never leaves one scale block
             math_mainloop<0>(fin, ps, num_k_blocks, sm, wg, warp, lane, status);
         else
             math_mainloop_for_offset<0>((t.n_block * kBlockN) % 128, fin, ps, num_k_blocks, sm, wg, warp, lane, status);
-        math_epilogue(fin, sm, tm_d, t, ga, n, map_rows, wg, warp, lane);
+#pragma unroll
+        for (u32 mv = 0; mv < kMWaves; ++mv) math_epilogue(fin + mv * kFinRegs, mv, sm, tm_d, t, ga, n, map_rows, wg, warp, lane);
     }
     if (warp == 0 && lane == 0) tma_store_wait_all();  // the staging tile must outlive the last store
 }

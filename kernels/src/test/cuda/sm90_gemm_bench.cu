@@ -162,6 +162,42 @@ DG_REGISTER_CONFIG()
 #undef DG_NAMESPACE
 #undef DG_KERNEL_NAME
 
+// 256-row tiles: two 64-row WGMMA waves per math warpgroup (not yet among the heuristic's tiles).
+#define DG_BLOCK_M 256
+#define DG_BLOCK_N 64
+#define DG_NAMESPACE cfg_256x64
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_256x64
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+// 256-row tiles: two 64-row WGMMA waves per math warpgroup (not yet among the heuristic's tiles).
+#define DG_BLOCK_M 256
+#define DG_BLOCK_N 112
+#define DG_NAMESPACE cfg_256x112
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_256x112
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+// 256-row tiles: two 64-row WGMMA waves per math warpgroup (not yet among the heuristic's tiles).
+#define DG_BLOCK_M 256
+#define DG_BLOCK_N 128
+#define DG_NAMESPACE cfg_256x128
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_256x128
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
 // Clustered variants (DG_CLUSTER_M=2; suffix c2): each B tile multicast to two vertically adjacent CTAs.
 #define DG_BLOCK_M 128
 #define DG_BLOCK_N 128

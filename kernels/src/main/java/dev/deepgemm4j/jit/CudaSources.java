@@ -125,9 +125,10 @@ public final class CudaSources {
      */
     public static KernelSource sm90Fp8GemmGrouped1d2d(int blockM, int blockN, int stages, int numSms, int gemmType) {
         require(gemmType >= SM90_DENSE && gemmType <= SM90_MASKED, "gemmType must be 0..3, got " + gemmType);
-        require(blockM == 64 || blockM == 128, "blockM must be 64 or 128, got " + blockM);
-        require(blockN % 16 == 0 && blockN >= 16 && blockN <= 256, "blockN must be a multiple of 16 in [16, 256],"
-                + " got " + blockN);
+        require(blockM == 64 || blockM == 128 || (blockM == 256 && gemmType == SM90_DENSE), "blockM must be 64 or 128"
+                + " (or 256 for the dense GEMM), got " + blockM);
+        require(blockN % 16 == 0 && blockN >= 16 && blockN <= (blockM == 256 ? 128 : 256), "blockN must be a multiple of"
+                + " 16 in [16, " + (blockM == 256 ? 128 : 256) + "], got " + blockN);
         require(stages >= 2 && sm90SharedBytes(blockM, blockN, stages) <= SM90_SMEM_LIMIT, "stages must be >= 2"
                 + " and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
         require(numSms >= 1, "numSms must be positive, got " + numSms);
@@ -141,9 +142,12 @@ public final class CudaSources {
                 "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms, "DG_GEMM_TYPE", gemmType));
     }
 
-    /** Threads of the Hopper kernel: one producer warpgroup plus one math warpgroup per 64 rows. */
+    /**
+     * Threads of the Hopper kernel: one producer warpgroup plus one math warpgroup per 64 rows, at most two (a 256-row
+     * tile runs two 64-row waves per math warpgroup).
+     */
     public static int sm90Threads(int blockM) {
-        return 128 + 2 * blockM;
+        return 128 + (blockM == 64 ? 128 : 256);
     }
 
     /** Dynamic shared memory of the Hopper kernel (its kSmemBytes): the D staging tile plus the stages. */

@@ -36,6 +36,21 @@ class CudaSourcesTest {
     }
 
     @Test
+    void theDenseHopperGemmTakes256RowTilesUpTo128ColumnsWithTwoMathWarpgroups() {
+        KernelSource tall = CudaSources.sm90Fp8Gemm1d2d(256, 128, 3, 132);
+        assertTrue(tall.code().contains("#define DG_BLOCK_M 256\n"));
+        assertEquals(384, CudaSources.sm90Threads(256), "a producer and two math warpgroups");
+        assertEquals(384, CudaSources.sm90Threads(128));
+        assertEquals(256, CudaSources.sm90Threads(64));
+        assertEquals(3, CudaSources.sm90MaxStages(256, 128), "64 KB of D staging, then 49 KB stages (A 32 KB, B 16 KB, scales, barriers)");
+        IllegalArgumentException wide = assertThrows(IllegalArgumentException.class,
+                () -> CudaSources.sm90Fp8Gemm1d2d(256, 144, 2, 132));
+        assertTrue(wide.getMessage().contains("[16, 128]"), wide.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> CudaSources.sm90Fp8GemmGrouped1d2d(256, 128, 3, 132, CudaSources.SM90_MASKED));
+    }
+
+    @Test
     void everyKernelDocumentsEachParameterInItsHeader() {
         for (KernelConfig config : KernelCatalog.all()) {
             String code = config.source().code();
