@@ -40,9 +40,10 @@
 //   DG_GROUP_M      M blocks per raster band (L2 reuse); 0 = pick 8 or 16         default 0
 //   DG_N_WAVES      WGMMA passes per 128-K block, each over BLOCK_N / DG_N_WAVES columns; 2 keeps the
 //                   accumulators of BLOCK_N > 192 within the register budget     default 1, 2 if BLOCK_N > 192
-//   DG_CLUSTER_M    2: clusters of 2 CTAs on vertically adjacent tiles (same N block): rank 0 loads the B tile
-//                   once by multicast TMA into both CTAs (half the L2->SM traffic of B). The launch must set
-//                   cluster dims (2,1,1), an even grid, and ceil(M / BLOCK_M) must be even      default 1
+//   DG_CLUSTER_M    2: clusters of 2 CTAs on consecutive tiles: where both tiles read the same B tile (same N block
+//                   and expert), rank 0 loads it once by multicast TMA into both CTAs (half the L2->SM traffic of
+//                   B); elsewhere (a band edge, tiles of two experts) each CTA loads its own. Decided per tile.
+//                   The launch must set cluster dims (2,1,1) and an even grid                    default 1
 //   DG_WATCHDOG_NS  an mbarrier wait longer than this records a code in `status` and traps; 0 disables
 //                                                                                default 2 s
 //   DG_SMEM_LIMIT   dynamic shared memory per block                              default 232448
@@ -115,12 +116,11 @@ constexpr u32 kBlockM = DG_BLOCK_M;
 constexpr u32 kBlockN = DG_BLOCK_N;
 constexpr u32 kBlockK = 128;  // = one scale block = one 128-byte swizzle row of FP8
 constexpr u32 kNumWaves = DG_N_WAVES;
-// With an even grid and an even number of M blocks, the CTAs 2c and 2c + 1 of a cluster always get tiles 2p and
-// 2p + 1, which the band raster below puts on M blocks 2i, 2i + 1 of one N block: they share the B tile.
+// With an even grid, the CTAs 2c and 2c + 1 of a cluster always get tiles 2p and 2p + 1, which the band raster below
+// mostly puts on M blocks 2i, 2i + 1 of one N block: they share the B tile. The pair steps through its tiles together
+// (see TileScheduler::next), so both CTAs' stages and phases stay in lockstep and a multicast lands in the same stage.
 constexpr u32 kClusterM = DG_CLUSTER_M;
 static_assert(kClusterM == 1 || kClusterM == 2, "DG_CLUSTER_M must be 1 or 2");
-// M-grouped tiles of a pair may belong to different experts (different B) or be skipped by one CTA only.
-static_assert(kClusterM == 1 || DG_GEMM_TYPE == 0, "DG_CLUSTER_M = 2 is for the dense GEMM only");
 constexpr u32 kWaveN = DG_WAVE_N;
 constexpr u32 kAccRegs = kWaveN / 2;
 constexpr u32 kFinRegs = kBlockN / 2;
@@ -219,6 +219,12 @@ struct Tile {
     bool computed;    // false: nothing to load, compute or store
 };
 
+// What a CTA does with the tile of one scheduler step. kPhantom (clusters only): its own tile is absent or
+// skipped but the peer's is computed, so it runs the pipeline's barriers without loads or MMA, to keep both CTAs'
+// stages and phases equal (a multicast must land in the stage the peer expects) and to release its share of the
+// peer's stages.
+enum class TileRole { kSkip, kCompute, kPhantom };
+
 // Producer and math warpgroups walk the same tile sequence independently (same inputs, same reads of the layout),
 // so their stage/phase counters stay in lockstep across tiles without any other coordination.
 struct TileScheduler {
@@ -246,6 +252,30 @@ struct TileScheduler {
     __device__ u32 masked_rows(u32 g) const {
         const int v = __ldg(layout + g);
         return v <= 0 ? 0u : min_u32(static_cast<u32>(v), m);
+    }
+
+    // The tile of scheduler step `tile` (increasing from call to call) for this CTA: its role, and in `multicast_b`
+    // whether the cluster's rank 0 multicasts B to both CTAs (both compute, and their tiles read the same B tile);
+    // false once the tiles are exhausted. Both CTAs of a cluster see the same pair and decide alike.
+    __device__ bool next(u32 tile, Tile& t, TileRole& role, bool& multicast_b) {
+        multicast_b = false;
+        if constexpr (kClusterM == 1) {
+            if (!get(tile, t)) return false;
+            role = t.computed ? TileRole::kCompute : TileRole::kSkip;
+            return true;
+        } else {
+            // (Two named tiles, not an array indexed by the rank, which would live in local memory.)
+            Tile first, second;
+            const u32 base = tile & ~1u;
+            if (!get(base, first)) return false;
+            if (!get(base + 1, second)) second = Tile{0, 0, 0, 0, 0, 0, false};
+            const bool rank1 = (tile & 1u) != 0;
+            t = rank1 ? second : first;
+            const bool peer_computed = rank1 ? first.computed : second.computed;
+            role = t.computed ? TileRole::kCompute : (peer_computed ? TileRole::kPhantom : TileRole::kSkip);
+            multicast_b = first.computed && second.computed && first.n_block == second.n_block && first.group == second.group;
+            return true;
+        }
     }
 
     // Fills `t` for tile index `tile` (increasing from call to call); false once the tiles are exhausted.
@@ -315,8 +345,20 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
     const u32 num_sfb_rows = (n + 127) / 128;
     PipelineState ps;
     Tile t;
-    for (u32 tile = blockIdx.x; sched.get(tile, t); tile += gridDim.x) {
-        if (!t.computed) continue;
+    TileRole role;
+    bool multicast_b;
+    for (u32 tile = blockIdx.x; sched.next(tile, t, role, multicast_b); tile += gridDim.x) {
+        if (role == TileRole::kSkip) continue;
+        if (role == TileRole::kPhantom) {
+#pragma unroll 1
+            for (u32 kb = 0; kb < num_k_blocks; ++kb) {
+                mbar_wait(sm.empty_bar(ps.stage), ps.phase ^ 1, status, kStatusProducerTimeout);
+                if (lane == 0) mbar_arrive(sm.full_bar(ps.stage));
+                __syncwarp();
+                ps.advance();
+            }
+            continue;
+        }
         const i32 m0 = static_cast<i32>(t.row0), n0 = static_cast<i32>(t.group * n + t.n_block * kBlockN);
         const float* group_sfb = sfb + static_cast<u64>(t.group) * num_sfb_rows * num_k_blocks;
         const u32 sfb_row0 = t.n_block * kBlockN / 128;
@@ -340,7 +382,7 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
                 mbar_arrive_expect_tx(bar, kTxBytes);
                 const i32 k0 = static_cast<i32>(kb * kBlockK);
                 tma_load_2d(sm.a + ps.stage * kSmemABytes, tm_a, k0, m0, bar);
-                if constexpr (kClusterM == 1)
+                if (!multicast_b)
                     tma_load_2d(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar);
                 else if (cluster_cta_rank() == 0)  // the peer's full barrier counts these bytes too
                     tma_load_2d_multicast(sm.b + ps.stage * kSmemBBytes, tm_b, k0, n0, bar, 0x3);
@@ -353,11 +395,22 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
     }
 }
 
-// One math warp is done with a stage: with a cluster, the stage's B tile was multicast into every CTA, so the
-// producer that refills it (each CTA's) must also hear from the peer's warps.
+// One math warp is done with a stage: with a cluster, the stage's B tile may have been multicast into both CTAs, so
+// the producer that refills it (each CTA's) must also hear from the peer's warps. The pair always arrives on both
+// (multicast or not), so that a later multicast never lands in a stage the peer still reads.
 __device__ __forceinline__ void release_stage(const SmemLayout& sm, u32 stage) {
     mbar_arrive(sm.empty_bar(stage));
     if constexpr (kClusterM == 2) mbar_arrive_cluster(sm.empty_bar(stage), cluster_cta_rank() ^ 1);
+}
+
+// The math side of a phantom tile (TileRole::kPhantom): each stage is taken and released as if computed.
+__device__ __forceinline__ void math_phantom(PipelineState& ps, u32 num_k_blocks, const SmemLayout& sm, u32 lane, u32* status) {
+#pragma unroll 1
+    for (u32 kb = 0; kb < num_k_blocks; ++kb) {
+        mbar_wait(sm.full_bar(ps.stage), ps.phase, status, kStatusMathTimeout);
+        if (lane == 0) release_stage(sm, ps.stage);
+        ps.advance();
+    }
 }
 
 // Main loop of one tile for one math warpgroup. kNOffset = n0 % 128 is a template parameter so that the
@@ -533,8 +586,14 @@ __device__ __forceinline__ void math_loop(const SmemLayout& sm, const TmaDesc* t
     PipelineState ps;
     float fin[kMWaves * kFinRegs];
     Tile t;
-    for (u32 tile = blockIdx.x; sched.get(tile, t); tile += gridDim.x) {
-        if (!t.computed) continue;
+    TileRole role;
+    bool multicast_b;
+    for (u32 tile = blockIdx.x; sched.next(tile, t, role, multicast_b); tile += gridDim.x) {
+        if (role == TileRole::kSkip) continue;
+        if (role == TileRole::kPhantom) {
+            math_phantom(ps, num_k_blocks, sm, lane, status);
+            continue;
+        }
 #pragma unroll
         for (u32 i = 0; i < kMWaves * kFinRegs; ++i) fin[i] = 0.0f;
         if constexpr (128 % kBlockN == 0)  // the tile never leaves one scale block

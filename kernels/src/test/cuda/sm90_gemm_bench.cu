@@ -806,10 +806,12 @@ static Launch make_launch(const KernelConfig& c, ShapeRun& r, int num_sms) {
     l.k = r.k;
     l.status = r.status_dev;
     // Persistent grid: fewest CTAs (clusters) that keep the number of waves (every CTA gets the same tile count +-1).
-    // A cluster of 2 needs an even number of M blocks (grid 0 = not applicable).
+    // A cluster of 2 pairs tiles 2p and 2p + 1 (any tile count; multicast decided per pair) and needs two M blocks
+    // (grid 0 = not applicable).
     const unsigned m_blocks = (r.m + c.block_m - 1) / c.block_m;
-    if (m_blocks % c.cluster_m != 0) return l;
-    const unsigned units = m_blocks / c.cluster_m * ((r.n + c.block_n - 1) / c.block_n), slots = num_sms / c.cluster_m;
+    if (m_blocks < c.cluster_m) return l;
+    const unsigned tiles = m_blocks * ((r.n + c.block_n - 1) / c.block_n);
+    const unsigned units = (tiles + c.cluster_m - 1) / c.cluster_m, slots = num_sms / c.cluster_m;
     const unsigned waves = (units + slots - 1) / slots;
     l.grid = (units + waves - 1) / waves * c.cluster_m;
     return l;
@@ -990,7 +992,7 @@ static void run_shape(const LhsHost& lhs, const RhsHost& rhs, bool timed, const 
         try {
             Launch l = make_launch(cfg, r, num_sms);
             if (l.grid == 0) {
-                out("  %-12s n/a (a cluster of %u needs a multiple of %u M blocks)\n", cfg.name.c_str(), cfg.cluster_m, cfg.cluster_m);
+                out("  %-12s n/a (a cluster of %u needs %u M blocks)\n", cfg.name.c_str(), cfg.cluster_m, cfg.cluster_m);
                 continue;
             }
             CK(cudaFuncSetAttribute(cfg.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(cfg.smem_bytes)));

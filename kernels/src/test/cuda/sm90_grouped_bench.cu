@@ -24,7 +24,7 @@
 
 struct KernelConfig {
     const char* name;
-    unsigned type, block_m, block_n, threads, smem;
+    unsigned type, block_m, block_n, threads, smem, cluster;
     unsigned d_chunk_cols, d_swizzle;
     const void* fn;
 };
@@ -39,6 +39,7 @@ static bool reg(KernelConfig c) {
 #define DG_REGISTER()                                                                                                 \
     namespace DG_NAMESPACE {                                                                                          \
     static const bool kReg = reg({DG_STR(DG_KERNEL_NAME), DG_GEMM_TYPE, kBlockM, kBlockN, kNumThreads, kSmemBytes,   \
+                                  kClusterM,                                                                          \
                                   kDChunkCols, kDSwizzle, (const void*)&::DG_KERNEL_NAME});                            \
     }
 
@@ -123,6 +124,47 @@ DG_REGISTER()
 #define DG_BLOCK_N 128
 #define DG_NAMESPACE ns_masked_64x128
 #define DG_KERNEL_NAME masked_64x128
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER()
+#undef DG_GEMM_TYPE
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+// In clusters of 2 (suffix c2; not yet picked by the heuristic): B multicast where a tile pair shares its expert and
+// N block, decided per pair by the kernel.
+#define DG_GEMM_TYPE 1
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 192
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE ns_idx_128x192c2
+#define DG_KERNEL_NAME idx_128x192c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER()
+#undef DG_GEMM_TYPE
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+#define DG_GEMM_TYPE 2
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 256
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE ns_psum_128x256c2
+#define DG_KERNEL_NAME psum_128x256c2
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER()
+#undef DG_GEMM_TYPE
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+#define DG_GEMM_TYPE 3
+#define DG_BLOCK_M 128
+#define DG_BLOCK_N 192
+#define DG_CLUSTER_M 2
+#define DG_NAMESPACE ns_masked_128x192c2
+#define DG_KERNEL_NAME masked_128x192c2
 #include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
 DG_REGISTER()
 #undef DG_GEMM_TYPE
@@ -330,9 +372,24 @@ static bool run_case(const Case& cs, const KernelConfig& kc, int reps, bool verb
                     (void*)&lay_arg, &groups_arg, &align_arg, (void*)&d_arg, &pitch};
     long tiles = masked ? (long)G * ((cs.rows + kc.block_m - 1) / kc.block_m) * ((n + kc.block_n - 1) / kc.block_n)
                         : (map_rows + kc.block_m - 1) / kc.block_m * ((n + kc.block_n - 1) / kc.block_n);
-    const unsigned grid = (unsigned)std::min<long>(tiles, g_sms);
+    // A cluster's CTAs take tiles 2p and 2p + 1, so a clustered grid is even (the kernel pairs any tile count).
+    const unsigned grid = kc.cluster > 1 ? (unsigned)std::max<long>(2, std::min<long>((tiles + 1) / 2 * 2, g_sms / 2 * 2))
+                                         : (unsigned)std::min<long>(tiles, g_sms);
     CK(cudaFuncSetAttribute(kc.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, kc.smem));
-    auto launch = [&] { CK(cudaLaunchKernel(kc.fn, dim3(grid), dim3(kc.threads), args, kc.smem, 0)); };
+    auto launch = [&] {
+        cudaLaunchConfig_t cfg = {};
+        cfg.gridDim = dim3(grid);
+        cfg.blockDim = dim3(kc.threads);
+        cfg.dynamicSmemBytes = kc.smem;
+        cudaLaunchAttribute attr[1];
+        attr[0].id = cudaLaunchAttributeClusterDimension;
+        attr[0].val.clusterDim.x = kc.cluster;
+        attr[0].val.clusterDim.y = 1;
+        attr[0].val.clusterDim.z = 1;
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+        CK(cudaLaunchKernelExC(&cfg, kc.fn, args));
+    };
     launch();
     CK(cudaDeviceSynchronize());
 

@@ -7,8 +7,8 @@ import dev.deepgemm4j.jit.KernelSource;
  * A configuration of the Hopper GEMM ({@code sm90_fp8_gemm_1d2d.cu}, sm_90a only): a {@code blockM × blockN} tile per
  * step of a persistent CTA, {@code stages} TMA pipeline stages, tile order planned for {@code numSms} SMs, and the
  * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts); a dense configuration may run in
- * clusters of {@code clusterM} = 2 CTAs on vertically adjacent tiles that share each B tile by TMA multicast (1: no
- * cluster; 2 needs an even number of M blocks, see {@link #fits}).
+ * clusters of {@code clusterM} = 2 CTAs on consecutive tiles that share each B tile by TMA multicast where both
+ * tiles read the same one (1: no cluster; 2 needs at least two M blocks, see {@link #fits}).
  */
 public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Type type, int clusterM)
         implements KernelConfig {
@@ -96,11 +96,13 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
     }
 
     /**
-     * Whether this configuration can compute an {@code m × n} output: a cluster of 2 needs an even number of M blocks,
-     * since the kernel pairs tiles 2p and 2p + 1 (M blocks 2i and 2i + 1 of one N block) in the two CTAs.
+     * Whether this configuration suits an {@code m × n} output: a cluster of 2 needs at least two M blocks, since
+     * the kernel pairs tiles 2p and 2p + 1 in the two CTAs and multicasts B only where they are M blocks of one N
+     * block (with a single M block no pair ever shares B). An odd number of M blocks or of tiles is fine: the kernel
+     * decides multicast per tile pair.
      */
     public boolean fits(long m, long n) {
-        return m > 0 && n > 0 && ceilDiv(m, blockM) % clusterM == 0;
+        return m > 0 && n > 0 && ceilDiv(m, blockM) >= clusterM;
     }
 
     /**
@@ -112,14 +114,14 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
     LaunchGeometry geometry(long m, long n) {
         if (!fits(m, n)) {
             throw new IllegalArgumentException("m = " + m + " gives " + ceilDiv(m, blockM) + " blocks of " + blockM
-                    + " rows, not a multiple of the cluster of " + clusterM);
+                    + " rows, fewer than the cluster of " + clusterM);
         }
         return new LaunchGeometry(gridCtas(m, n), 1, 1, threads(), dynamicSharedBytes(), clusterM);
     }
 
     /** CTAs of {@link #geometry}: a multiple of {@code clusterM}, at most {@code numSms} rounded down to one. */
     int gridCtas(long m, long n) {
-        long units = tiles(m, n) / clusterM;
+        long units = ceilDiv(tiles(m, n), clusterM);
         long slots = numSms / clusterM;
         long waves = ceilDiv(units, slots);
         return LaunchGeometry.blocks(units, waves) * clusterM;

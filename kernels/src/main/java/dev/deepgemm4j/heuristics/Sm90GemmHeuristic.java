@@ -9,7 +9,7 @@ import java.util.List;
  * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt) and the 128-row tiles in 2-CTA clusters that multicast B (an
  * earlier harness run verified them on an H100; its timings were lost), each with the deepest pipeline that fits: the
  * candidate with the lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count. A clustered
- * candidate is considered only where it is legal: an even number of M blocks and at least 2 SMs.
+ * candidate is considered only where it can multicast: at least two M blocks and at least 2 SMs.
  */
 public final class Sm90GemmHeuristic {
 

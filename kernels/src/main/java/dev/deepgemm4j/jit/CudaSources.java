@@ -85,10 +85,10 @@ public final class CudaSources {
     }
 
     /**
-     * {@link #sm90Fp8Gemm1d2d(int, int, int, int)} in clusters of {@code clusterM} CTAs on vertically adjacent tiles
-     * ({@code DG_CLUSTER_M}; dense only): with 2, one CTA multicasts each B tile into both. The launch must then set
-     * cluster dimensions (clusterM, 1, 1) with an even grid, and ceil(m / blockM) must be even. The clustered kernel
-     * has its own name (suffix {@code _c2}).
+     * {@link #sm90Fp8Gemm1d2d(int, int, int, int)} in clusters of {@code clusterM} CTAs on consecutive tiles
+     * ({@code DG_CLUSTER_M}): with 2, where both tiles of a pair read the same B tile one CTA multicasts it into both
+     * (decided per tile pair; elsewhere each loads its own). The launch must then set cluster dimensions
+     * (clusterM, 1, 1) with an even grid. The clustered kernel has its own name (suffix {@code _c2}).
      *
      * @param clusterM 1 or 2
      */

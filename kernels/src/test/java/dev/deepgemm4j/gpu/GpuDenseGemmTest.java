@@ -43,8 +43,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("gpu")
 class GpuDenseGemmTest {
 
-    /** M, N, K the heuristic runs in 2-CTA clusters: M blocks of 128 pair up, the last one partial. */
-    private static final long[] CLUSTERED_SHAPE = {1000, 4096, 2048};
 
     @BeforeAll
     static void gpu() {
@@ -110,22 +108,28 @@ class GpuDenseGemmTest {
     }
 
     /**
-     * The Hopper kernel in 2-CTA clusters (each B tile multicast into two CTAs on adjacent M blocks): a shape the
-     * heuristic clusters, with a partial last M block, against the CPU and the float64 reference with poisoned
-     * output, then 20 bitwise-identical reruns.
+     * Shapes the heuristic runs in 2-CTA clusters: 8 M blocks of 128 that pair up, the last one partial; and 9 M
+     * blocks over 27 N blocks, 243 tiles, so that some tile pairs straddle two N blocks (no multicast) and the last
+     * cluster's second CTA has no tile (it only paces its peer's pipeline).
      */
-    @Test
-    void clusteredHopperKernelMatchesTheReferenceAndIsDeterministic() {
-        long m = CLUSTERED_SHAPE[0];
-        long n = CLUSTERED_SHAPE[1];
-        long k = CLUSTERED_SHAPE[2];
+    static Stream<Arguments> clusteredShapes() {
+        return Stream.of(Arguments.of(1000L, 4096L, 2048L), Arguments.of(1100L, 3456L, 2048L));
+    }
+
+    /**
+     * The Hopper kernel in 2-CTA clusters (each B tile multicast into two CTAs where their tiles share it) against
+     * the CPU and the float64 reference with poisoned output, then 20 bitwise-identical reruns.
+     */
+    @ParameterizedTest(name = "M={0} N={1} K={2}")
+    @MethodSource("clusteredShapes")
+    void clusteredHopperKernelMatchesTheReferenceAndIsDeterministic(long m, long n, long k) {
         int numSms = Math.min(DeepGemm.getNumSms(), dev.deepgemm4j.Gpu.smCount(0));
         boolean clustered = hopper() && numSms >= 2;
         if (clustered) {
             assertEquals(2, Sm90GemmHeuristic.choose(m, n, k, numSms).config().clusterM(),
                     "the heuristic no longer clusters this shape: pick another");
         }
-        SplittableRandom rng = new SplittableRandom(777);
+        SplittableRandom rng = new SplittableRandom(777 + m);
         Fp8Tensor a = operand(rng, m, k, false);
         Fp8Tensor b = operand(rng, n, k, true);
         Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);

@@ -62,10 +62,8 @@ class Sm90GemmHeuristicTest {
                 assertTrue(Sm90GemmHeuristic.allConfigs().contains(c), m + "x" + nk[0] + "x" + nk[1] + " -> " + c);
             }
         }
-        // M = 128 is a single M block: a cluster along M is illegal there.
+        // M = 128 is a single M block: a pair of tiles along N never shares B, so no cluster.
         assertEquals(1, Sm90GemmHeuristic.choose(128, 7168, 16384, 132).config().clusterM());
-        // 4097 rows give 33 blocks of 128: never clustered.
-        assertEquals(1, Sm90GemmHeuristic.choose(4097, 7168, 2048, 132).config().clusterM());
         long clusteredAt4096 = Arrays.stream(NK).filter(nk -> Sm90GemmHeuristic.choose(4096, nk[0], nk[1], 132)
                 .config().clusterM() == 2).count();
         assertTrue(clusteredAt4096 >= 1, clusteredAt4096 + " of 7 standard shapes clustered at M = 4096");
@@ -80,9 +78,11 @@ class Sm90GemmHeuristicTest {
         assertEquals(2, g.clusterX());
         // 4 M blocks x 1 N block = 2 pairs: 2 clusters.
         assertEquals(4, c.geometry(512, 256).gridX());
-        // 3 M blocks cannot be paired.
-        assertThrowsIae(() -> c.geometry(300, 256));
-        assertTrue(!c.fits(300, 256) && c.fits(256, 8));
+        // 3 M blocks x 1 N block = 3 tiles: 2 clusters, the second CTA of the last one runs its peer's pace only.
+        assertEquals(4, c.geometry(300, 256).gridX());
+        // A single M block never multicasts.
+        assertThrowsIae(() -> c.geometry(100, 4096));
+        assertTrue(!c.fits(128, 4096) && c.fits(300, 256) && c.fits(256, 8));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.DENSE, 3));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 1, Sm90GemmConfig.Type.DENSE, 2));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.MASKED, 2));
