@@ -448,8 +448,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Copies {@code src}'s elements into this tensor (same shape, same dtype, both in host memory), honouring both
-     * tensors' strides.
+     * Copies {@code src}'s elements into this tensor (same shape, same dtype, same location), honouring both tensors'
+     * strides. In host memory the copy is done when this returns; on a GPU it is queued on the current stream, like
+     * the operators.
      */
     public void copyFrom(Tensor src) {
         if (!Arrays.equals(shape, src.shape)) {
@@ -458,6 +459,11 @@ public final class Tensor implements AutoCloseable {
         }
         if (src.dtype != dtype) {
             throw new IllegalArgumentException("copy needs equal dtypes, got " + src.dtype + " into " + dtype);
+        }
+        if (!location().isHost() || !src.location().isHost()) {
+            Checks.requireSameLocation("src", src, "this", this);
+            Backends.forTensor("this", this).copy(src, this);
+            return;
         }
         MemorySegment dst = hostSegment();
         MemorySegment from = src.hostSegment();

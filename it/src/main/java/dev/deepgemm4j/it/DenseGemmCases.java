@@ -114,12 +114,21 @@ final class DenseGemmCases {
                     case TT -> DeepGemm.fp8GemmTt(x, y, d);
                 }
             } else {
+                // In place (C = D, which prepare() filled with C): the GEMM alone, as DeepGEMM's benchmark times it;
+                // a separate C would add a copy of it into D to the timed call.
                 switch (problem.layout()) {
-                    case NT -> DeepGemm.fp8GemmNt(x, y, d, c);
-                    case NN -> DeepGemm.fp8GemmNn(x, y, d, c);
-                    case TN -> DeepGemm.fp8GemmTn(x, y, d, c);
-                    case TT -> DeepGemm.fp8GemmTt(x, y, d, c);
+                    case NT -> DeepGemm.fp8GemmNt(x, y, d, d);
+                    case NN -> DeepGemm.fp8GemmNn(x, y, d, d);
+                    case TN -> DeepGemm.fp8GemmTn(x, y, d, d);
+                    case TT -> DeepGemm.fp8GemmTt(x, y, d, d);
                 }
+            }
+        }
+
+        @Override
+        void prepare() {
+            if (c != null) {
+                d.copyFrom(c);
             }
         }
 

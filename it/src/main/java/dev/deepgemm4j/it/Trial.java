@@ -26,9 +26,17 @@ abstract class Trial implements AutoCloseable {
         this.location = location;
     }
 
-    /** Untimed, before each call: frees what the previous call returned. */
+    /** Untimed, before each call: frees what the previous call returned, then {@link #prepare}s the next call. */
     final void beforeRun() {
         closeAll(returned);
+        prepare();
+    }
+
+    /**
+     * Untimed, before each call: puts back inputs the call overwrites (an output accumulated in place gets C again), so
+     * that every call computes the same thing and the timed window holds the operator alone.
+     */
+    void prepare() {
     }
 
     /** Calls the operator once. */

@@ -254,10 +254,12 @@ class GpuBehaviourTest {
             assertSameElements(strided, gpu.transpose(1, 3).narrow(2, 1, 5).toHost());
             // Strided upload (host staging), contiguous download.
             assertSameElements(strided, strided.to(GPU).toHost());
-            // Device to device between different strides, then back.
+            // Device to device between different strides (the public copyFrom), then back.
             Tensor target = Tensor.zeros(GPU, dtype, 5, 9, 3, 5);
-            copyInto(strided.to(GPU).transpose(0, 2), target);
+            target.copyFrom(strided.to(GPU).transpose(0, 2));
             assertSameElements(strided.transpose(0, 2), target.toHost());
+            // copyFrom does not move data between host and device: to() does.
+            assertThrows(DeepGemmArgumentException.class, () -> target.copyFrom(strided.transpose(0, 2)));
         }
     }
 
