@@ -78,7 +78,8 @@ final class DenseGemmCases {
                     RandomTensors.scales(seed + 3, Reference.ceilDiv(p.n(), p.recipe().granMnB()), kBlocks)));
             hostC = p.accumulates() ? own(RandomTensors.uniform(seed + 4, p.m(), p.n())) : null;
             a = kernelReadyScales(onTarget(hostA), p.layout());
-            b = onTarget(hostB);
+            // B's per-token scales (1D1D) likewise; its 128 x 128 block scales are read as they are.
+            b = p.recipe().granMnB() == 1 ? kernelReadyScales(onTarget(hostB), p.layout()) : onTarget(hostB);
             c = hostC == null ? null : onTarget(hostC);
             d = onTarget(Reference.poison(own(Tensor.zeros(p.accumulates() ? DType.FP32 : DType.BF16, p.m(),
                     p.n())), POISON));
@@ -86,8 +87,8 @@ final class DenseGemmCases {
         }
 
         /**
-         * For NT, A's per-token scales in the layout the kernels read (MN-major, TMA-aligned), made once here as a
-         * latency-minded caller does, so the timed call is the GEMM alone, as in DeepGEMM's benchmark.
+         * For NT, an operand's per-token scales in the layout the kernels read (MN-major, TMA-aligned), made once here
+         * as a latency-minded caller does, so the timed call is the GEMM alone, as in DeepGEMM's benchmark.
          */
         private Fp8Tensor kernelReadyScales(Fp8Tensor x, GemmLayout layout) {
             if (layout != GemmLayout.NT) {
