@@ -63,6 +63,30 @@ static bool register_config(KernelConfig c) {
 // A legitimate wait here is far below a millisecond; a short watchdog keeps a broken configuration cheap.
 #define DG_WATCHDOG_NS 500000000ull
 
+// Narrow tiles for few-tile decode shapes (M <= 128, small N): more CTAs stream B (not yet among the heuristic's tiles).
+#define DG_BLOCK_M 64
+#define DG_BLOCK_N 16
+#define DG_NAMESPACE cfg_64x16
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_64x16
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
+// Narrow tiles for few-tile decode shapes (M <= 128, small N): more CTAs stream B (not yet among the heuristic's tiles).
+#define DG_BLOCK_M 64
+#define DG_BLOCK_N 32
+#define DG_NAMESPACE cfg_64x32
+#define DG_KERNEL_NAME sm90_fp8_gemm_1d2d_64x32
+#include "../../main/cuda/sm90_fp8_gemm_1d2d.cu"
+DG_REGISTER_CONFIG()
+#undef DG_BLOCK_M
+#undef DG_BLOCK_N
+#undef DG_NAMESPACE
+#undef DG_KERNEL_NAME
+
 #define DG_BLOCK_M 64
 #define DG_BLOCK_N 64
 #define DG_NAMESPACE cfg_64x64
