@@ -24,7 +24,7 @@ final class Sm90DenseGemmLauncher {
     /** TMA's alignment of base addresses and row pitches. */
     static final int TMA_ALIGN = 16;
     static final int SCALE_BLOCK = 128;
-    /** Launches in 2-CTA clusters (B multicast), so that tests can tell which variant ran. */
+    /** Launches of the 1D2D kernel (dense or M-grouped) in 2-CTA clusters (B multicast), so that tests can tell. */
     static final LongAdder CLUSTER_LAUNCHES = new LongAdder();
 
     private Sm90DenseGemmLauncher() {

@@ -136,6 +136,9 @@ final class Sm90GroupedGemmLauncher {
                 .addPointer(0L).addPointer(layout.dataAddress()).addInt((int) groups).addInt(alignment)
                 .addPointer(d.dataAddress()).addInt((int) dPitch);
         device.launch(launch, args);
+        if (launch.geometry().clusterX() > 1) {
+            Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.increment();
+        }
     }
 
     /** B [G, N, K] as one map of G·N rows. */

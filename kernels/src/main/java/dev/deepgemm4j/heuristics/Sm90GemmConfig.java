@@ -6,7 +6,7 @@ import dev.deepgemm4j.jit.KernelSource;
 /**
  * A configuration of the Hopper GEMM ({@code sm90_fp8_gemm_1d2d.cu}, sm_90a only): a {@code blockM × blockN} tile per
  * step of a persistent CTA, {@code stages} TMA pipeline stages, tile order planned for {@code numSms} SMs, and the
- * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts); a dense configuration may run in
+ * GEMM it is built for ({@link Type}: dense, or one of the M-grouped MoE layouts); a configuration may run in
  * clusters of {@code clusterM} = 2 CTAs on consecutive tiles that share each B tile by TMA multicast where both
  * tiles read the same one (1: no cluster; 2 needs at least two M blocks, see {@link #fits}).
  */
@@ -47,16 +47,20 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
         if (clusterM != 1 && clusterM != 2) {
             throw new IllegalArgumentException("clusterM must be 1 or 2, got " + clusterM);
         }
-        if (clusterM > 1 && (type != Type.DENSE || numSms < clusterM)) {
-            // M-grouped tiles of a pair may belong to different experts (another B) or be skipped by one CTA only.
-            throw new IllegalArgumentException("clusters need the dense GEMM and numSms >= " + clusterM + ", got "
-                    + type + " on " + numSms + " SMs");
+        if (clusterM > numSms) {
+            throw new IllegalArgumentException("clusters of " + clusterM + " need numSms >= " + clusterM + ", got "
+                    + numSms);
         }
     }
 
     /** The dense configuration in clusters of 2 along M with the deepest pipeline that fits in shared memory. */
     public static Sm90GemmConfig clustered(int blockM, int blockN, int numSms) {
-        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, Type.DENSE, 2);
+        return clustered(blockM, blockN, numSms, Type.DENSE);
+    }
+
+    /** The configuration of {@code type} in clusters of 2 with the deepest pipeline that fits in shared memory. */
+    public static Sm90GemmConfig clustered(int blockM, int blockN, int numSms, Type type) {
+        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, type, 2);
     }
 
     /** The dense configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */
@@ -71,8 +75,7 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
 
     @Override
     public KernelSource source() {
-        return type == Type.DENSE ? CudaSources.sm90Fp8Gemm1d2d(blockM, blockN, stages, numSms, clusterM)
-                : CudaSources.sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, type.code);
+        return CudaSources.sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, type.code, clusterM);
     }
 
     @Override
@@ -133,8 +136,9 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
      * without a tile exit at once). The launch is then the same whatever masked_m holds, as graph replay needs.
      */
     LaunchGeometry maskedGeometry(long groups, long maxM, long n) {
-        long tiles = groups * tiles(maxM, n);
-        return new LaunchGeometry((int) Math.max(1, Math.min(tiles, numSms)), 1, 1, threads(), dynamicSharedBytes());
+        long units = ceilDiv(groups * tiles(maxM, n), clusterM);
+        int ctas = (int) Math.max(1, Math.min(units, numSms / clusterM)) * clusterM;
+        return new LaunchGeometry(ctas, 1, 1, threads(), dynamicSharedBytes(), clusterM);
     }
 
     static long ceilDiv(long a, long b) {

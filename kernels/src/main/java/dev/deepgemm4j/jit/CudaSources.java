@@ -93,14 +93,30 @@ public final class CudaSources {
      * @param clusterM 1 or 2
      */
     public static KernelSource sm90Fp8Gemm1d2d(int blockM, int blockN, int stages, int numSms, int clusterM) {
+        return sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, SM90_DENSE, clusterM);
+    }
+
+    /**
+     * {@link #sm90Fp8GemmGrouped1d2d(int, int, int, int, int)} in clusters of {@code clusterM} CTAs, as
+     * {@link #sm90Fp8Gemm1d2d(int, int, int, int, int)}: a tile pair of two experts, or with one tile skipped, loads
+     * its B tiles separately.
+     *
+     * @param clusterM 1 or 2
+     */
+    public static KernelSource sm90Fp8GemmGrouped1d2d(int blockM, int blockN, int stages, int numSms, int gemmType,
+            int clusterM) {
         require(clusterM == 1 || clusterM == 2, "clusterM must be 1 or 2, got " + clusterM);
-        KernelSource plain = sm90Fp8Gemm1d2d(blockM, blockN, stages, numSms);  // checks the other arguments
+        KernelSource plain = sm90Fp8GemmGrouped1d2d(blockM, blockN, stages, numSms, gemmType);  // checks the rest
         if (clusterM == 1) {
             return plain;
         }
+        Map<String, Long> constants = constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_STAGES", stages,
+                "DG_NUM_SMS", numSms, "DG_CLUSTER_M", clusterM);
+        if (gemmType != SM90_DENSE) {
+            constants.put("DG_GEMM_TYPE", (long) gemmType);
+        }
         return SourceAssembler.classpath().assemble("sm90_fp8_gemm_1d2d", plain.kernelName() + "_c" + clusterM,
-                constants("DG_BLOCK_M", blockM, "DG_BLOCK_N", blockN, "DG_STAGES", stages, "DG_NUM_SMS", numSms,
-                        "DG_CLUSTER_M", clusterM));
+                constants);
     }
 
     /**

@@ -85,7 +85,12 @@ class Sm90GemmHeuristicTest {
         assertTrue(!c.fits(128, 4096) && c.fits(300, 256) && c.fits(256, 8));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.DENSE, 3));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 1, Sm90GemmConfig.Type.DENSE, 2));
-        assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.MASKED, 2));
+        // M-grouped layouts cluster too: a masked grid covers the most tile pairs, an even number of CTAs.
+        Sm90GemmConfig masked = Sm90GemmConfig.clustered(128, 192, 132, Sm90GemmConfig.Type.MASKED);
+        LaunchGeometry mg = masked.maskedGeometry(1, 300, 192);
+        assertEquals(4, mg.gridX());  // 3 M blocks x 1 N block = 3 tiles: 2 pairs
+        assertEquals(2, mg.clusterX());
+        assertEquals(132, masked.maskedGeometry(32, 4096, 6144).gridX());
         assertThrowsIae(() -> new LaunchGeometry(3, 1, 1, 384, 0, 2));
         assertThrowsIae(() -> new LaunchGeometry(16, 1, 1, 384, 0, 16));
         assertTrue(c.toString().contains("clusters of 2"), c.toString());
