@@ -75,8 +75,10 @@ public final class Sm90GemmHeuristic {
      *
      * <p>Rule: when 128-row tiles are legal and the problem fills every SM with 128 × 192 tiles, the tile the grouped
      * harness ({@code kernels/src/test/cuda/sm90_grouped_bench.cu}, which times both wide tiles per goal shape)
-     * measured best on the H100: 128 × 256 for {@code k ≤ 2048} (short main loops amortise the epilogue over more
-     * columns), else 128 × 192, in clusters of 2 that multicast B where a tile pair shares its expert. The dense cost model is not used there: it was fitted to dense timings only. Smaller problems take the legal tile the cost
+     * measured best on the H100 (docs/perf/2026-12-07-h100-sm90-grouped.txt): 128 × 256 for {@code k ≤ 4096}
+     * (8–19% faster than 128 × 192 on every goal shape with K = 2048, 3072 or 4096), else 128 × 192 (K = 7168: within
+     * a few percent either way). Clusters of 2 (B multicast per tile pair) measured no consistent gain there, so
+     * grouped launches stay unclustered. The dense cost model is not used there: it was fitted to dense timings only. Smaller problems take the legal tile the cost
      * model ranks first, as a dense GEMM of {@code mTotal} rows (tiles of padding only are few and cheap).
      */
     public static Launch<Sm90GemmConfig> contiguous(long mTotal, long n, long k, long groups, int alignment,
@@ -101,8 +103,7 @@ public final class Sm90GemmHeuristic {
      *
      * <p>Rule: decode-sized groups ({@code expectedM ≤ 64}) take 64 × 128 (one math warpgroup: half the rows of a
      * 128-row tile would be empty); groups that fill every SM with 128 × 192 tiles take 128 × 256 for
-     * {@code k ≤ 2048}, else 128 × 192, in clusters of 2 (as the contiguous rule); the rest the tile the cost model
-     * ranks first for
+     * {@code k ≤ 4096}, else 128 × 192 (as the contiguous rule); the rest the tile the cost model ranks first for
      * {@code groups × expectedM} rows.
      */
     public static Launch<Sm90GemmConfig> masked(long groups, long maxM, long expectedM, long n, long k, int numSms) {
@@ -121,9 +122,7 @@ public final class Sm90GemmHeuristic {
         long copies = masked ? p.groups() : 1;
         Sm90GemmConfig config = null;
         double micros = Double.NaN;
-        int wideN = p.k() <= 2048 ? 256 : 192;
-        Sm90GemmConfig wide = p.numSms() >= 2 ? Sm90GemmConfig.clustered(128, wideN, p.numSms(), p.type())
-                : Sm90GemmConfig.of(128, wideN, p.numSms(), p.type());
+        Sm90GemmConfig wide = Sm90GemmConfig.of(128, p.k() <= 4096 ? 256 : 192, p.numSms(), p.type());
         boolean wideLegal = masked || p.alignment() % 128 == 0;
         if (masked && p.expectedM() <= SMALL_GROUP_ROWS) {
             config = Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, p.numSms(), p.type());
@@ -175,8 +174,8 @@ public final class Sm90GemmHeuristic {
         List<Sm90GemmConfig> all = new ArrayList<>();
         for (Sm90GemmConfig.Type type : new Sm90GemmConfig.Type[] {Sm90GemmConfig.Type.CONTIGUOUS_INDEX,
             Sm90GemmConfig.Type.CONTIGUOUS_PSUM, Sm90GemmConfig.Type.MASKED}) {
-            all.add(Sm90GemmConfig.clustered(128, 192, CATALOG_NUM_SMS, type));
-            all.add(Sm90GemmConfig.clustered(128, 256, CATALOG_NUM_SMS, type));
+            all.add(Sm90GemmConfig.of(128, 192, CATALOG_NUM_SMS, type));
+            all.add(Sm90GemmConfig.of(128, 256, CATALOG_NUM_SMS, type));
         }
         all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.MASKED));
         all.add(Sm90GemmConfig.of(SMALL_GROUP_ROWS, 128, CATALOG_NUM_SMS, Sm90GemmConfig.Type.CONTIGUOUS_INDEX));
