@@ -45,7 +45,7 @@ static bool reg(KernelConfig c) {
 
 #define DG_WATCHDOG_NS 500000000ull
 
-// The configurations Sm90GemmHeuristic picks for M-grouped GEMMs (128 x 192; 128 x 256 when K <= 2048; masked
+// The configurations Sm90GemmHeuristic picks for M-grouped GEMMs (128 x 192; 128 x 256 when K <= 4096; masked
 // decode-sized groups 64 x 128), each layout with both wide tiles so that every shape shows the alternative.
 #define DG_GEMM_TYPE 1
 #define DG_BLOCK_M 128
@@ -131,7 +131,7 @@ DG_REGISTER()
 #undef DG_BLOCK_N
 #undef DG_NAMESPACE
 #undef DG_KERNEL_NAME
-// In clusters of 2 (suffix c2; not yet picked by the heuristic): B multicast where a tile pair shares its expert and
+// In clusters of 2 (suffix c2; measured, not picked by the heuristic): B multicast where a tile pair shares its expert and
 // N block, decided per pair by the kernel.
 #define DG_GEMM_TYPE 1
 #define DG_BLOCK_M 128
@@ -474,7 +474,7 @@ static bool run_case(const Case& cs, const KernelConfig& kc, int reps, bool verb
     long real_rows = 0;
     for (int s : cs.sizes) real_rows += masked ? std::min<long>(s, cs.rows) : s;
     const double tflops = median > 0 ? 2.0 * real_rows * n * k / (median * 1e-6) / 1e12 : 0;
-    const bool picked = !cs.edge && kc.block_m == 128 && kc.block_n == (k <= 2048 ? 256u : 192u);
+    const bool picked = !cs.edge && kc.block_m == 128 && kc.cluster == 1 && kc.block_n == (k <= 4096 ? 256u : 192u);
     printf("%c %-44s %-16s grid %3u  diff %.2e  poison-in-owned %llu  written-unowned %llu  rerun-diffs %llu  %s",
            picked ? '*' : ' ', cs.label.c_str(), kc.name,
            grid, diff, hc[0], hc[1], hc[2], ok ? "OK " : "FAIL");
