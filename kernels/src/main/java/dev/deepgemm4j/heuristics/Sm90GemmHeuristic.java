@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
- * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt) and the 128-row tiles in 2-CTA clusters that multicast B (an
- * earlier harness run verified them on an H100; its timings were lost), each with the deepest pipeline that fits: the
+ * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt) and the 128-row tiles in 2-CTA clusters that multicast B (timed
+ * at M = 4096 in docs/perf/2026-12-07-h100-sm90-gemm-1d2d.txt), each with the deepest pipeline that fits: the
  * candidate with the lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count. A clustered
  * candidate is considered only where it can multicast: at least two M blocks and at least 2 SMs.
  */
@@ -78,8 +78,9 @@ public final class Sm90GemmHeuristic {
      * measured best on the H100 (docs/perf/2026-12-07-h100-sm90-grouped.txt): 128 × 256 for {@code k ≤ 4096}
      * (8–19% faster than 128 × 192 on every goal shape with K = 2048, 3072 or 4096), else 128 × 192 (K = 7168: within
      * a few percent either way). Clusters of 2 (B multicast per tile pair) measured no consistent gain there, so
-     * grouped launches stay unclustered. The dense cost model is not used there: it was fitted to dense timings only. Smaller problems take the legal tile the cost
-     * model ranks first, as a dense GEMM of {@code mTotal} rows (tiles of padding only are few and cheap).
+     * grouped launches stay unclustered. The dense cost model is not used there: it was fitted to dense timings only.
+     * Smaller problems take the legal tile the cost model ranks first, as a dense GEMM of {@code mTotal} rows (tiles of
+     * padding only are few and cheap).
      */
     public static Launch<Sm90GemmConfig> contiguous(long mTotal, long n, long k, long groups, int alignment,
             boolean psumLayout, int numSms) {
