@@ -96,11 +96,11 @@ public final class FakeDriverBackendScenarios {
     }
 
     static void denseGemmClustered() {
-        // A standard M = 4096 shape the heuristic runs in 2-CTA clusters: cuLaunchKernelEx with cluster (2, 1, 1),
+        // A standard M = 2048 shape the heuristic runs in 2-CTA clusters: cuLaunchKernelEx with cluster (2, 1, 1),
         // the _c2 kernel, an even grid, and the same parameters as the plain kernel.
-        long m = 4096;
-        long n = 4096;
-        long k = 7168;
+        long m = 2048;
+        long n = 7168;
+        long k = 2048;
         Launch<Sm90GemmConfig> expected = Sm90GemmHeuristic.choose(m, n, k, 132);
         assertEquals(2, expected.config().clusterM(), expected.config().toString());
         Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, m, k), Tensor.zeros(GPU, DType.FP32, k / 128,

@@ -109,11 +109,11 @@ class GpuDenseGemmTest {
 
     /**
      * Shapes the heuristic runs in 2-CTA clusters: 8 M blocks of 128 that pair up, the last one partial; and 9 M
-     * blocks over 27 N blocks, 243 tiles, so that some tile pairs straddle two N blocks (no multicast) and the last
+     * blocks over 29 N blocks, 261 tiles, so that some tile pairs straddle two N blocks (no multicast) and the last
      * cluster's second CTA has no tile (it only paces its peer's pipeline).
      */
     static Stream<Arguments> clusteredShapes() {
-        return Stream.of(Arguments.of(1000L, 4096L, 2048L), Arguments.of(1100L, 3456L, 2048L));
+        return Stream.of(Arguments.of(1000L, 4224L, 2048L), Arguments.of(1100L, 3712L, 2048L));
     }
 
     /**
