@@ -55,12 +55,7 @@ public record Sm90GemmConfig(int blockM, int blockN, int stages, int numSms, Typ
 
     /** The dense configuration in clusters of 2 along M with the deepest pipeline that fits in shared memory. */
     public static Sm90GemmConfig clustered(int blockM, int blockN, int numSms) {
-        return clustered(blockM, blockN, numSms, Type.DENSE);
-    }
-
-    /** The configuration of {@code type} in clusters of 2 with the deepest pipeline that fits in shared memory. */
-    public static Sm90GemmConfig clustered(int blockM, int blockN, int numSms, Type type) {
-        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, type, 2);
+        return new Sm90GemmConfig(blockM, blockN, CudaSources.sm90MaxStages(blockM, blockN), numSms, Type.DENSE, 2);
     }
 
     /** The dense configuration with the deepest pipeline that fits in shared memory (as the verified harness builds). */

@@ -86,7 +86,8 @@ class Sm90GemmHeuristicTest {
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 132, Sm90GemmConfig.Type.DENSE, 3));
         assertThrowsIae(() -> new Sm90GemmConfig(128, 128, 5, 1, Sm90GemmConfig.Type.DENSE, 2));
         // M-grouped layouts cluster too: a masked grid covers the most tile pairs, an even number of CTAs.
-        Sm90GemmConfig masked = Sm90GemmConfig.clustered(128, 192, 132, Sm90GemmConfig.Type.MASKED);
+        Sm90GemmConfig masked = new Sm90GemmConfig(128, 192, CudaSources.sm90MaxStages(128, 192), 132,
+                Sm90GemmConfig.Type.MASKED, 2);
         LaunchGeometry mg = masked.maskedGeometry(1, 300, 192);
         assertEquals(4, mg.gridX());  // 3 M blocks x 1 N block = 3 tiles: 2 pairs
         assertEquals(2, mg.clusterX());
