@@ -63,8 +63,8 @@ static bool register_config(KernelConfig c) {
 // A legitimate wait here is far below a millisecond; a short watchdog keeps a broken configuration cheap.
 #define DG_WATCHDOG_NS 500000000ull
 
-// Narrow tiles for few-tile decode shapes (M <= 128, small N): more CTAs stream B (measured 2026-12-07 at M = 128: at most
-// 2% faster than 64 x 64, so not among the heuristic's tiles).
+// Narrow tiles (64 x 16 and 64 x 32, the next two blocks) for few-tile decode shapes (M <= 128, small N): more CTAs
+// stream B (measured 2026-12-07 at M = 128: at most 2% faster than 64 x 64, so not among the heuristic's tiles).
 #define DG_BLOCK_M 64
 #define DG_BLOCK_N 16
 #define DG_NAMESPACE cfg_64x16
@@ -76,8 +76,6 @@ DG_REGISTER_CONFIG()
 #undef DG_NAMESPACE
 #undef DG_KERNEL_NAME
 
-// Narrow tiles for few-tile decode shapes (M <= 128, small N): more CTAs stream B (measured 2026-12-07 at M = 128: at most
-// 2% faster than 64 x 64, so not among the heuristic's tiles).
 #define DG_BLOCK_M 64
 #define DG_BLOCK_N 32
 #define DG_NAMESPACE cfg_64x32
