@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Developer tool: runs named steps of a GPU session from a bundle (scripts/gpu-bundle.sh, with this script copied beside
+# `run`) on a host without a JDK, within one time budget, and packs every log into $OUT/steps.tgz after each step, so
+# whatever ran comes back even when a later step is cut off (the device tool returns at most 8 files).
+# Usage: bash bundle/gpu-steps.sh STEP[,STEP...] DEADLINE_SECONDS
+# Steps:
+#   tests      the @Tag("gpu") tests
+#   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa
+#   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
+#              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
+#   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA S=2048 row
+# Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+OUT=${OUT:-$HERE/out}
+STEPS=$1
+DEADLINE=$2
+START=$SECONDS
+LOGS=$(mktemp -d /tmp/steps.XXXXXX)
+mkdir -p "$OUT"
+
+JRE_DIR=$(mktemp -d /tmp/deepgemm4j-jre.XXXXXX)
+tar -C "$JRE_DIR" -xJf "$HERE/jre.tar.xz" || { echo "cannot unpack the JRE"; exit 1; }
+JAVA=("$JRE_DIR/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m)
+CP=$(printf '%s:' "$HERE"/lib/*.jar)
+TESTS=$(printf '%s:' "$HERE"/tests/*.jar)
+BENCH=("${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli)
+
+left() { echo $((DEADLINE - (SECONDS - START) - 15)); }
+pack() { tar -C "$LOGS" -czf "$OUT/steps.tgz" . ; }
+ncu_rows() { # NAME ONLY-REGEX LAUNCHES
+    local ncu
+    ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null) || { echo "no ncu"; return 1; }
+    timeout "$(left)" "$ncu" --profile-from-start off --set full --import-source no --launch-count "$3" \
+        --export "$LOGS/$1" --force-overwrite "${BENCH[@]}" --gpu --profile --reps 2 --only "$2" > "$LOGS/$1.log" 2>&1
+    "$ncu" --import "$LOGS/$1.ncu-rep" --page details > "$LOGS/$1-details.txt" 2>&1
+    "$ncu" --import "$LOGS/$1.ncu-rep" --page source --csv --print-source sass > "$LOGS/$1-sass.csv" 2>&1
+    rm -f "$LOGS/$1.ncu-rep"
+}
+
+nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1
+cat "$HERE/COMMIT" > "$LOGS/commit.txt" 2>/dev/null
+for step in ${STEPS//,/ }; do
+    budget=$(left)
+    if [ "$budget" -lt 45 ]; then echo "skip $step: ${budget}s left" | tee -a "$LOGS/skipped.txt"; continue; fi
+    t0=$SECONDS
+    echo "== $step (${budget}s left)"
+    case $step in
+    tests)
+        timeout "$budget" "${JAVA[@]}" -jar "$HERE/junit-platform-console-standalone.jar" execute \
+            --class-path "${CP}${TESTS%:}" --scan-class-path "${TESTS%:}" --include-tag gpu \
+            --details tree --disable-banner --disable-ansi-colors > "$LOGS/gpu_tests.log" 2>&1
+        grep -E 'tests (successful|failed)' "$LOGS/gpu_tests.log" ;;
+    bench) timeout "$budget" "${BENCH[@]}" --gpu ${BENCH_ARGS:-} > "$LOGS/bench.log" 2>&1 ;;
+    benchfull) timeout "$budget" "${BENCH[@]}" --gpu --full --cublaslt ${BENCH_ARGS:-} > "$LOGS/bench_full.log" 2>&1 ;;
+    benchmqa) timeout "$budget" "${BENCH[@]}" --gpu --full --only mqa ${BENCH_ARGS:-} > "$LOGS/bench_mqa.log" 2>&1 ;;
+    mqah) OUT=$LOGS/mqa BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
+            bash "$ROOT/kernels/src/test/cuda/run_sm90_mqa_bench.sh" ${HARNESS_ARGS-"--quick"} > "$LOGS/mqah.log" 2>&1 ;;
+    mqaold) MQA_SRC=$HERE/old_mqa/cuda OUT=$LOGS/mqa_old BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
+            bash "$HERE/old_mqa/test/run_sm90_mqa_bench.sh" --quick > "$LOGS/mqaold.log" 2>&1 ;;
+    ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
+    ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 ' 1 ;;
+    *) echo "unknown step $step" ;;
+    esac
+    echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"
+    pack
+done
+pack
+echo "steps done in $((SECONDS - START))s"
