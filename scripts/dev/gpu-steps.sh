@@ -4,7 +4,7 @@
 # whatever ran comes back even when a later step is cut off (the device tool returns at most 8 files).
 # Usage: bash bundle/gpu-steps.sh STEP[,STEP...] DEADLINE_SECONDS
 # Steps:
-#   tests      the @Tag("gpu") tests
+#   tests      the @Tag("gpu") tests (TEST_CLASSES: a regex of class names, default all)
 #   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa
 #   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
 #              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
@@ -39,6 +39,7 @@ ncu_rows() { # NAME ONLY-REGEX LAUNCHES
     rm -f "$LOGS/$1.ncu-rep"
 }
 
+mkdir -p "$LOGS/mqa" "$LOGS/mqa_old"
 nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1
 cat "$HERE/COMMIT" > "$LOGS/commit.txt" 2>/dev/null
 for step in ${STEPS//,/ }; do
@@ -50,6 +51,7 @@ for step in ${STEPS//,/ }; do
     tests)
         timeout "$budget" "${JAVA[@]}" -jar "$HERE/junit-platform-console-standalone.jar" execute \
             --class-path "${CP}${TESTS%:}" --scan-class-path "${TESTS%:}" --include-tag gpu \
+            --include-classname "${TEST_CLASSES:-.*}" \
             --details tree --disable-banner --disable-ansi-colors > "$LOGS/gpu_tests.log" 2>&1
         grep -E 'tests (successful|failed)' "$LOGS/gpu_tests.log" ;;
     bench) timeout "$budget" "${BENCH[@]}" --gpu ${BENCH_ARGS:-} > "$LOGS/bench.log" 2>&1 ;;
