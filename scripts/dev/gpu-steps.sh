@@ -8,7 +8,8 @@
 #   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa
 #   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
 #              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
-#   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA S=2048 row
+#   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
+#              S_kv = 65536
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,9 @@ for step in ${STEPS//,/ }; do
             --class-path "${CP}${TESTS%:}" --scan-class-path "${TESTS%:}" --include-tag gpu \
             --include-classname "${TEST_CLASSES:-.*}" \
             --details tree --disable-banner --disable-ansi-colors > "$LOGS/gpu_tests.log" 2>&1
-        grep -E 'tests (successful|failed)' "$LOGS/gpu_tests.log" ;;
+        rc=$?
+        grep -E 'tests (successful|failed)' "$LOGS/gpu_tests.log"
+        (exit $rc) ;;
     bench) timeout "$budget" "${BENCH[@]}" --gpu ${BENCH_ARGS:-} > "$LOGS/bench.log" 2>&1 ;;
     benchfull) timeout "$budget" "${BENCH[@]}" --gpu --full --cublaslt ${BENCH_ARGS:-} > "$LOGS/bench_full.log" 2>&1 ;;
     benchmqa) timeout "$budget" "${BENCH[@]}" --gpu --full --only mqa ${BENCH_ARGS:-} > "$LOGS/bench_mqa.log" 2>&1 ;;
@@ -62,7 +65,7 @@ for step in ${STEPS//,/ }; do
     mqaold) MQA_SRC=$HERE/old_mqa/cuda OUT=$LOGS/mqa_old BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
             bash "$HERE/old_mqa/test/run_sm90_mqa_bench.sh" --quick > "$LOGS/mqaold.log" 2>&1 ;;
     ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
-    ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 ' 1 ;;
+    ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 ;;
     *) echo "unknown step $step" ;;
     esac
     echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"
