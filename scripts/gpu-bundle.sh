@@ -8,7 +8,8 @@
 #   tests/            the kernels and it test classes, as jars
 #   junit-platform-console-standalone.jar
 #   run               runs the @Tag("gpu") tests, then the benchmark; logs and reports go to $OUT
-# Usage: scripts/gpu-bundle.sh [DIR]   (default: bundle/, which git ignores)
+#   gpu-steps.sh      a developer's named steps for one call (scripts/dev/gpu-steps.sh)
+# Usage: [OLD_MQA_REF=<git ref>] scripts/gpu-bundle.sh [DIR]   (default: bundle/, which git ignores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/java25.sh
@@ -65,6 +66,17 @@ tar -C "$WORK" -cJf "$BUNDLE/jre.tar.xz" jre
 
 cp scripts/gpu-bundle-run.sh "$BUNDLE/run"
 chmod +x "$BUNDLE/run"
+cp scripts/dev/gpu-steps.sh "$BUNDLE/"
+# OLD_MQA_REF=<git ref>: that commit's plain MQA kernel and harness, for gpu-steps.sh's `mqaold` baseline.
+if [ -n "${OLD_MQA_REF:-}" ]; then
+    mkdir -p "$BUNDLE/old_mqa/cuda" "$BUNDLE/old_mqa/test"
+    for f in sm90_fp8_mqa_logits.cu sm90_primitives.cuh mqa_logits_clean.cu mqa_common.cuh mqa_fill.cuh common.cuh; do
+        git show "$OLD_MQA_REF:kernels/src/main/cuda/$f" > "$BUNDLE/old_mqa/cuda/$f"
+    done
+    for f in sm90_mqa_bench.cu run_sm90_mqa_bench.sh; do
+        git show "$OLD_MQA_REF:kernels/src/test/cuda/$f" > "$BUNDLE/old_mqa/test/$f"
+    done
+fi
 git -C "$ROOT" rev-parse --short HEAD > "$BUNDLE/COMMIT" 2>/dev/null || echo unknown > "$BUNDLE/COMMIT"
 
 echo "bundle: $BUNDLE ($(du -sh "$BUNDLE" | cut -f1); JRE $(du -h "$BUNDLE/jre.tar.xz" | cut -f1) packed," \

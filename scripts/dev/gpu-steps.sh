@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Developer tool: runs named steps of a GPU session from a bundle (scripts/gpu-bundle.sh, with this script copied beside
-# `run`) on a host without a JDK, within one time budget, and packs every log into $OUT/steps.tgz after each step, so
+# Developer tool: runs named steps of a GPU session from a bundle (scripts/gpu-bundle.sh copies it beside `run`;
+# OLD_MQA_REF=<git ref> there stages the `mqaold` baseline) on a host without a JDK, within one time budget, and packs every log into $OUT/steps.tgz after each step, so
 # whatever ran comes back even when a later step is cut off (the device tool returns at most 8 files).
 # Usage: bash bundle/gpu-steps.sh STEP[,STEP...] DEADLINE_SECONDS
 # Steps:
