@@ -30,11 +30,12 @@ BENCH=("${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli)
 
 left() { echo $((DEADLINE - (SECONDS - START) - 15)); }
 pack() { tar -C "$LOGS" -czf "$OUT/steps.tgz" . ; }
-ncu_rows() { # NAME ONLY-REGEX LAUNCHES
+ncu_rows() { # NAME ONLY-REGEX LAUNCHES [BENCH-ARG...]
     local ncu
     ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null) || { echo "no ncu"; return 1; }
     timeout "$(left)" "$ncu" --profile-from-start off --set full --import-source no --launch-count "$3" \
-        --export "$LOGS/$1" --force-overwrite "${BENCH[@]}" --gpu --profile --reps 2 --only "$2" > "$LOGS/$1.log" 2>&1
+        --export "$LOGS/$1" --force-overwrite "${BENCH[@]}" --gpu --profile --reps 2 --only "$2" "${@:4}" \
+        > "$LOGS/$1.log" 2>&1
     "$ncu" --import "$LOGS/$1.ncu-rep" --page details > "$LOGS/$1-details.txt" 2>&1
     "$ncu" --import "$LOGS/$1.ncu-rep" --page source --csv --print-source sass > "$LOGS/$1-sass.csv" 2>&1
     rm -f "$LOGS/$1.ncu-rep"
@@ -65,7 +66,7 @@ for step in ${STEPS//,/ }; do
     mqaold) MQA_SRC=$HERE/old_mqa/cuda OUT=$LOGS/mqa_old BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
             bash "$HERE/old_mqa/test/run_sm90_mqa_bench.sh" --quick > "$LOGS/mqaold.log" 2>&1 ;;
     ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
-    ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 ;;
+    ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 --full ;;
     *) echo "unknown step $step" ;;
     esac
     echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"

@@ -10,6 +10,7 @@
 // operation rounded separately. One thread computes one logit, so reruns are bitwise identical.
 #pragma once
 #include "common.cuh"
+#include "mqa_logits_out.cuh"
 
 #if !defined(DG_HEADS) || !defined(DG_HEAD_DIM) || !defined(DG_TILE_KV)
 #error "mqa_common.cuh needs DG_HEADS, DG_HEAD_DIM and DG_TILE_KV baked in"

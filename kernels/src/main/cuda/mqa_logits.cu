@@ -3,7 +3,8 @@
 // with ks[i] ≤ j < ke[i] (range clamped to [0, s_kv]); without compression c = j, compressed (max_seqlen_k > 0)
 // c = j − ks[i] with c < cols. Other positions are not written (mqa_logits_clean.cu writes −inf there).
 //
-// Baked: DG_KERNEL_NAME and the mqa_common.cuh constants (DG_HEADS, DG_HEAD_DIM, DG_TILE_KV).
+// Baked: DG_KERNEL_NAME, the mqa_common.cuh constants (DG_HEADS, DG_HEAD_DIM, DG_TILE_KV) and optionally
+// DG_LOGITS_BF16 (mqa_logits_out.cuh; 1: BF16 logits, each the FP32 logit rounded to nearest even).
 //
 // Parameters (exact order; strides in elements, innermost dimensions contiguous):
 //   const u8*    q        [s_q, H, D] FP8, element (i, h, d) at q[i·q_ss + h·q_sh + d]
@@ -16,7 +17,7 @@
 //   i64          w_ss
 //   const int*   ks       [s_q] cu_seq_len_k_start
 //   const int*   ke       [s_q] cu_seq_len_k_end
-//   float*       logits   [s_q, cols], element (i, c) at logits[i·l_ss + c]
+//   dg_logit_t*  logits   [s_q, cols] FP32 (BF16 bits with DG_LOGITS_BF16), element (i, c) at logits[i·l_ss + c]
 //   i64          l_ss
 //   int          s_q, s_kv
 //   int          cols     s_kv, or max_seqlen_k when compressed
@@ -31,7 +32,7 @@ extern "C" __global__ void __launch_bounds__(DG_TILE_KV, 1) DG_KERNEL_NAME(
         const float* kv_sf, i64 kv_sf_s,
         const float* weights, i64 w_ss,
         const int* ks, const int* ke,
-        float* logits, i64 l_ss,
+        dg_logit_t* logits, i64 l_ss,
         int s_q, int s_kv, int cols, int compressed) {
     __shared__ __align__(16) DgMqaQuery staged;
     const i64 i = blockIdx.x;
@@ -51,6 +52,6 @@ extern "C" __global__ void __launch_bounds__(DG_TILE_KV, 1) DG_KERNEL_NAME(
     const int c = c0 + threadIdx.x;
     if (c >= first_col && c < end_col) {
         const i64 j = compressed ? (i64) lo + c : (i64) c;
-        logits[i * l_ss + c] = dg_mqa_logit(staged, kv + j * kv_ss, kv_sf[j * kv_sf_s]);
+        logits[i * l_ss + c] = dg_to_logit(dg_mqa_logit(staged, kv + j * kv_ss, kv_sf[j * kv_sf_s]));
     }
 }

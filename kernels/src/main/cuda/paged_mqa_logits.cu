@@ -10,7 +10,8 @@
 // Cache block layout (the "fused" kv_cache): block_kv·D FP8 bytes (slot-major), then block_kv FP32 scales.
 // The grid covers every output position directly; it needs no schedule (the metadata is for persistent kernels).
 //
-// Baked: DG_KERNEL_NAME and the mqa_common.cuh constants (DG_HEADS, DG_HEAD_DIM, DG_TILE_KV).
+// Baked: DG_KERNEL_NAME, the mqa_common.cuh constants (DG_HEADS, DG_HEAD_DIM, DG_TILE_KV) and optionally
+// DG_LOGITS_BF16 (mqa_logits_out.cuh; 1: BF16 logits, each the FP32 value rounded to nearest even, −inf 0xff80).
 //
 // Parameters (exact order; strides in elements unless named _bytes):
 //   const u8*    q                [batch, next_n, H, D] FP8, element (b, t, h, d) at q[b·q_sb + t·q_st + h·q_sh + d]
@@ -25,7 +26,8 @@
 //   const int*   block_table      [batch, max_blocks], element (b, x) at block_table[b·bt_sb + x]
 //   i64          bt_sb
 //   int          max_blocks
-//   float*       logits           [batch·next_n, max_context_len], element (r, p) at logits[r·l_sr + p]
+//   dg_logit_t*  logits           [batch·next_n, max_context_len] FP32 (BF16 bits with DG_LOGITS_BF16),
+//                                 element (r, p) at logits[r·l_sr + p]
 //   i64          l_sr
 //   int          batch, max_context_len
 //   int          next_n           draft tokens per sequence (≥ 1)
@@ -40,7 +42,7 @@ extern "C" __global__ void __launch_bounds__(DG_TILE_KV, 1) DG_KERNEL_NAME(
         const float* weights, i64 w_sr,
         const int* context_lens, i64 cl_sb,
         const int* block_table, i64 bt_sb, int max_blocks,
-        float* logits, i64 l_sr,
+        dg_logit_t* logits, i64 l_sr,
         int batch, int max_context_len, int next_n, int block_kv, int clean) {
     __shared__ __align__(16) DgMqaQuery staged;
     const i64 b = blockIdx.x;
@@ -56,7 +58,7 @@ extern "C" __global__ void __launch_bounds__(DG_TILE_KV, 1) DG_KERNEL_NAME(
         if (p0 >= len) {
             // No visible position in this tile (uniform over the CTA).
             if (clean && p < max_context_len) {
-                logits[r * l_sr + p] = dg_neg_inf();
+                logits[r * l_sr + p] = dg_logit_neg_inf();
             }
             continue;
         }
@@ -83,6 +85,6 @@ extern "C" __global__ void __launch_bounds__(DG_TILE_KV, 1) DG_KERNEL_NAME(
         } else {
             continue;
         }
-        logits[r * l_sr + p] = value;
+        logits[r * l_sr + p] = dg_to_logit(value);
     }
 }

@@ -19,11 +19,12 @@
 //   - context_lens int32 [batch, next_n], element (b, t) at context_lens[b·cl_sb + t]; cl_sb
 //   - block_table  int32 [batch, max_blocks], element (b, x) at block_table[b·bt_sb + x]; bt_sb, max_blocks
 //   - schedule int32 [gridDim.x + 1, 2]: row s = (atom, split) where CTA s starts; row s + 1 where it stops
-//   - logits   FP32, element (r, p) at logits[r·l_sr + p]; l_sr
+//   - logits   FP32 (BF16 bits with DG_LOGITS_BF16), element (r, p) at logits[r·l_sr + p]; l_sr
 //   - batch, max_context_len
 //   - status   null, or 4 words the watchdog fills (code, block, thread, detail) before it traps
 // Baked macros: DG_HEADS (32 or 64), DG_HEAD_DIM (32, 64 or 128), DG_NEXT_N (1 or 2: one atom per sequence),
-// DG_BLOCK_KV (32 or 64), DG_KV_STAGES (0 = as many as fit, max 8), DG_WATCHDOG_NS, DG_NAMESPACE / DG_KERNEL_NAME.
+// DG_BLOCK_KV (32 or 64), DG_KV_STAGES (0 = as many as fit, max 8), DG_LOGITS_BF16 (0: FP32 logits; 1: BF16, each
+// FP32 logit rounded to nearest even by cvt.rn.bf16.f32 at its store), DG_WATCHDOG_NS, DG_NAMESPACE / DG_KERNEL_NAME.
 // Launch: grid (num_sms of the schedule), blockDim.x = kNumThreads, dynamic smem = kSmemBytes.
 //
 // Design: a work unit is (atom a = sequence b, split s): the 256 positions [256s, 256s + 256) of both draft tokens.
@@ -38,6 +39,9 @@
 
 #ifndef DG_KV_STAGES
 #define DG_KV_STAGES 0
+#endif
+#ifndef DG_LOGITS_BF16
+#define DG_LOGITS_BF16 0
 #endif
 #ifndef DG_WATCHDOG_NS
 #define DG_WATCHDOG_NS 2000000000ull
@@ -97,6 +101,15 @@ static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in sha
 constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = 112;
 static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= 65536, "setmaxnreg budget exceeds the register file");
+
+// The logits' element type; the FP32 variant stores the sums as they are.
+#if DG_LOGITS_BF16
+typedef unsigned short logit_t;
+__device__ __forceinline__ logit_t to_logit(float x) { return bf16_rn(x); }
+#else
+typedef float logit_t;
+__device__ __forceinline__ logit_t to_logit(float x) { return x; }
+#endif
 
 constexpr u32 kStatusProducerTimeout = 2;
 constexpr u32 kStatusMathTimeout = 3;
@@ -168,7 +181,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
         const unsigned char* __restrict__ kv_cache, i64 block_bytes, int num_blocks,
         const float* __restrict__ weights, i64 w_sr, const int* __restrict__ context_lens, i64 cl_sb,
         const int* __restrict__ block_table, i64 bt_sb, int max_blocks, const int* __restrict__ schedule,
-        float* __restrict__ logits, i64 l_sr, int batch, int max_context_len, dg_sm90::u32* status) {
+        DG_NAMESPACE::logit_t* __restrict__ logits, i64 l_sr, int batch, int max_context_len, dg_sm90::u32* status) {
     using namespace DG_NAMESPACE;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const Smem sm(align_up(smem_addr(smem_raw), 1024));
@@ -251,7 +264,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
     int a = a_begin, s = s_begin, len = 0, q_atom = -1;
     float w[2 * kColGroups];
     int tok_len[kNextN];
-    float* row[kNextN];
+    logit_t* row[kNextN];
     while (next_unit(context_lens, cl_sb, batch, a_end, s_end, a, s, len)) {
         if (a != q_atom) {
             if (q_atom >= 0) {
@@ -332,7 +345,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
 #pragma unroll
             for (u32 t = 0; t < kNextN; t++) {
                 if ((r * kNextN + t) % 4 != quad) continue;
-                if (pr < tok_len[t]) row[t][pr] = valid ? part[r][t] * scale : __int_as_float(0x7fc00000);
+                if (pr < tok_len[t]) row[t][pr] = to_logit(valid ? part[r][t] * scale : __int_as_float(0x7fc00000));
             }
         }
         s++;

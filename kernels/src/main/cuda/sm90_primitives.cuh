@@ -256,7 +256,8 @@ __device__ __forceinline__ void stmatrix_x4(u32 addr, u32 r0, u32 r1, u32 r2, u3
 }  // namespace dg_sm90
 
 // =========================================================================================================
-// MQA logits section (sm90_fp8_mqa_logits.cu): wider WGMMA register lists and a partial WGMMA wait.
+// MQA logits section (sm90_fp8_mqa_logits.cu, sm90_fp8_paged_mqa_logits.cu): wider WGMMA register lists, a partial
+// WGMMA wait and the BF16 rounding of the logits.
 // =========================================================================================================
 
 // Register and constraint lists for N up to 256 (the MQA kernel's 256-row query blocks); the macros above expand
@@ -284,6 +285,14 @@ namespace dg_sm90 {
 // tile's WGMMAs keep running while this tile's epilogue reads the other set).
 template <int N>
 __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory"); }
+
+// Float to bfloat16 bits, rounded to nearest even (±inf stay ±inf, overflow rounds to ±inf, NaN stays NaN) in one
+// instruction: the BF16 logits' store (NVRTC has no cuda_bf16.h).
+__device__ __forceinline__ unsigned short bf16_rn(float x) {
+    unsigned short r;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(x));
+    return r;
+}
 
 }  // namespace dg_sm90
 // =========================================================================================================

@@ -223,22 +223,23 @@ using dg_sm90::u32;
         }                                                                                          \
     } while (0)
 
-typedef void (*KernelFn)(const TmaDesc, const TmaDesc, const float*, const float*, long long, const int*, const int*,
-                         float*, long long, int, int, int, int, u32*);
+typedef void (*KernelFn)(const TmaDesc, const TmaDesc, const TmaDesc, int, const float*, long long, const int*,
+                         const int*, float*, long long, int, int, int, int, u32*);
 
 struct Config {
     const char* name;
-    int heads, dim, q_rows, block_kv, threads, smem;
+    int heads, dim, q_rows, block_kv, sf_box_rows, threads, smem;
     KernelFn fn;
 };
-#define DG_CONFIG(ns, k) {#k, ns::kHeads, ns::kDim, ns::kQRows, ns::kBlockKv, ns::kNumThreads, ns::kSmemBytes, k}
+#define DG_CONFIG(ns, k) {#k, ns::kHeads, ns::kDim, ns::kQRows, ns::kBlockKv, ns::kSfBoxRows, ns::kNumThreads, ns::kSmemBytes, k}
 static const Config kConfigs[] = {DG_CONFIG(c64_128_4_128, k64_128_4_128), DG_CONFIG(c64_128_2_128_pp, k64_128_2_128_pp), DG_CONFIG(c64_128_2_256, k64_128_2_256), DG_CONFIG(c32_128_2_128_pp, k32_128_2_128_pp), DG_CONFIG(c64_64_2_128_pp, k64_64_2_128_pp), DG_CONFIG(c32_32_2_128_pp, k32_32_2_128_pp), DG_CONFIG(c64_32_2_256, k64_32_2_256), DG_CONFIG(c32_128_4_128, k32_128_4_128), DG_CONFIG(c64_64_4_128, k64_64_4_128), DG_CONFIG(c32_64_4_128, k32_64_4_128), DG_CONFIG(c64_32_4_128, k64_32_4_128), DG_CONFIG(c32_32_4_128, k32_32_4_128)};
 
 using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
                                    const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
                                    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
 
-static TmaDesc fp8_map(const void* base, uint64_t dim, uint64_t rows, uint32_t box_rows) {
+static TmaDesc encode_2d(CUtensorMapDataType type, const void* base, uint64_t inner, uint64_t outer, uint64_t pitch,
+                         uint32_t box_inner, uint32_t box_outer, CUtensorMapSwizzle sw) {
     static EncodeTiledFn fn = nullptr;
     if (!fn) {
         void* p = nullptr;
@@ -247,14 +248,12 @@ static TmaDesc fp8_map(const void* base, uint64_t dim, uint64_t rows, uint32_t b
         fn = reinterpret_cast<EncodeTiledFn>(p);
     }
     CUtensorMap map;
-    const cuuint64_t dims[2] = {dim, rows};
-    const cuuint64_t strides[1] = {dim};
-    const cuuint32_t box[2] = {(cuuint32_t) dim, box_rows};
+    const cuuint64_t dims[2] = {inner, outer};
+    const cuuint64_t strides[1] = {pitch};
+    const cuuint32_t box[2] = {box_inner, box_outer};
     const cuuint32_t elem[2] = {1, 1};
-    const CUtensorMapSwizzle sw = dim == 128 ? CU_TENSOR_MAP_SWIZZLE_128B
-                                             : (dim == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_32B);
-    CUresult r = fn(&map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(base), dims, strides, box, elem,
-                    CU_TENSOR_MAP_INTERLEAVE_NONE, sw, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    CUresult r = fn(&map, type, 2, const_cast<void*>(base), dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE, sw,
+                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS) {
         fprintf(stderr, "cuTensorMapEncodeTiled failed: %d\n", (int) r);
         exit(2);
@@ -262,6 +261,19 @@ static TmaDesc fp8_map(const void* base, uint64_t dim, uint64_t rows, uint32_t b
     TmaDesc d;
     memcpy(&d, &map, sizeof d);
     return d;
+}
+
+static TmaDesc fp8_map(const void* base, uint64_t dim, uint64_t rows, uint32_t box_rows) {
+    const CUtensorMapSwizzle sw = dim == 128 ? CU_TENSOR_MAP_SWIZZLE_128B
+                                             : (dim == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_32B);
+    return encode_2d(CU_TENSOR_MAP_DATA_TYPE_UINT8, base, dim, rows, dim, (uint32_t) dim, box_rows, sw);
+}
+
+// The KV scales as the launcher maps them: rows of 4 from the 16-byte boundary at or below sf, *off elements early.
+static TmaDesc sf_map(const float* sf, uint64_t s_kv, uint32_t box_rows, int* off) {
+    *off = (int) ((reinterpret_cast<uintptr_t>(sf) % 16) / 4);
+    return encode_2d(CU_TENSOR_MAP_DATA_TYPE_FLOAT32, sf - *off, 4, (s_kv + *off + 3) / 4, 16, 4, box_rows,
+                     CU_TENSOR_MAP_SWIZZLE_NONE);
 }
 
 enum Ranges { NO_CP, CP, RAGGED };
@@ -321,12 +333,15 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
     for (int i = 0; i < S; i++) pairs += std::max(0, std::min(ke[i], SK) - std::max(ks[i], 0));
 
     uint8_t *dq, *dkv;
-    float *dsf, *dw, *dl;
+    float *dsf_alloc, *dw, *dl;
     int *dks, *dke;
     u32* dstatus;
     CK(cudaMalloc(&dq, q.size()));
     CK(cudaMalloc(&dkv, kv.size()));
-    CK(cudaMalloc(&dsf, SK * 4));
+    CK(cudaMalloc(&dsf_alloc, (SK + 3) * 4));
+    // Ragged cases read their scales 4 (compressed: 12) bytes past a 16-byte boundary (the map then starts 1 or 3
+    // elements early).
+    float* dsf = dsf_alloc + (c.ranges != RAGGED ? 0 : c.max_seqlen_k > 0 ? 3 : 1);
     CK(cudaMalloc(&dw, w.size() * 4));
     CK(cudaMalloc(&dks, S * 4));
     CK(cudaMalloc(&dke, S * 4));
@@ -341,11 +356,13 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
     CK(cudaMemcpy(dke, ke.data(), S * 4, cudaMemcpyHostToDevice));
     const TmaDesc tq = fp8_map(dq, D, (uint64_t) S * H, cfg.q_rows);
     const TmaDesc tkv = fp8_map(dkv, D, SK, cfg.block_kv);
+    int sf_off = 0;
+    const TmaDesc tsf = sf_map(dsf, SK, cfg.sf_box_rows, &sf_off);
     CK(cudaFuncSetAttribute(cfg.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, cfg.smem));
     const int num_qb = (S + cfg.q_rows / H - 1) / (cfg.q_rows / H);
     const int grid = std::min(sms, num_qb);
     auto launch = [&]() {
-        cfg.fn<<<grid, cfg.threads, cfg.smem>>>(tq, tkv, dsf, dw, H, dks, dke, dl, l_ss, S, SK, cols,
+        cfg.fn<<<grid, cfg.threads, cfg.smem>>>(tq, tkv, tsf, sf_off, dw, H, dks, dke, dl, l_ss, S, SK, cols,
                                                 c.max_seqlen_k > 0, dstatus);
     };
     // The Java heuristic's clean geometry (MqaLogitsHeuristic.cleanGeometry): one warp per row and 8192-column unit,
@@ -472,7 +489,7 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
     fflush(stdout);
     cudaFree(dq);
     cudaFree(dkv);
-    cudaFree(dsf);
+    cudaFree(dsf_alloc);
     cudaFree(dw);
     cudaFree(dks);
     cudaFree(dke);

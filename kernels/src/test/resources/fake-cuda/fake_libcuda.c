@@ -5,7 +5,7 @@
  * symbol names (cuMemAlloc -> cuMemAlloc_v2, ...) come from the header's own macros. Device memory is host memory, so
  * copies really move bytes; launches and tensor-map encodes record their arguments into exported arrays that the
  * tests read back (fake_launch_record, fake_launch_params, fake_tmap_record, their histories, fake_stats,
- * fake_layout).
+ * fake_memsets, fake_layout).
  */
 #include <cuda.h>
 #include <stddef.h>
@@ -21,6 +21,8 @@
  * [9] module loads, [10] module unloads, [11] live streams, [12] live events, [13] stream-ordered frees,
  * [14] launches captured into graphs, [15] last MAX_DYNAMIC_SHARED_SIZE_BYTES set */
 long long fake_stats[16];
+/* cuMemsetD8/16/32 calls, synchronous and stream-ordered */
+long long fake_memsets;
 /* [0] 1=cuLaunchKernel 2=cuLaunchKernelEx, [1] function, [2..4] grid, [5..7] block, [8] shared mem, [9] stream,
  * [10] numAttrs, [11..13] cluster dims (0 without the attribute), [14] PDL value (-1 without), [15] extra != NULL,
  * [16] parameter bytes recorded, [17] current context at launch, [18] parameter count */
@@ -170,12 +172,18 @@ CUresult cuMemcpyHtoDAsync(CUdeviceptr d, const void *h, size_t n, CUstream s) {
 CUresult cuMemcpyDtoHAsync(void *h, CUdeviceptr d, size_t n, CUstream s) { return cuMemcpyDtoH(h, d, n); }
 CUresult cuMemcpyDtoDAsync(CUdeviceptr d, CUdeviceptr src, size_t n, CUstream s) { return cuMemcpyDtoD(d, src, n); }
 
-CUresult cuMemsetD8(CUdeviceptr d, unsigned char v, size_t n) { memset((void *) d, v, n); return CUDA_SUCCESS; }
+CUresult cuMemsetD8(CUdeviceptr d, unsigned char v, size_t n) {
+    fake_memsets++;
+    memset((void *) d, v, n);
+    return CUDA_SUCCESS;
+}
 CUresult cuMemsetD16(CUdeviceptr d, unsigned short v, size_t n) {
+    fake_memsets++;
     for (size_t i = 0; i < n; i++) ((unsigned short *) d)[i] = v;
     return CUDA_SUCCESS;
 }
 CUresult cuMemsetD32(CUdeviceptr d, unsigned int v, size_t n) {
+    fake_memsets++;
     for (size_t i = 0; i < n; i++) ((unsigned int *) d)[i] = v;
     return CUDA_SUCCESS;
 }

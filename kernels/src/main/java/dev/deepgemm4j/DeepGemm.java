@@ -153,7 +153,20 @@ public final class DeepGemm {
      */
     public static Tensor fp8MqaLogits(Tensor q, Fp8Tensor kv, Tensor weights, Tensor cuSeqLenKStart,
             Tensor cuSeqLenKEnd, boolean cleanLogits, int maxSeqlenK) {
-        return MqaLogitsOp.plain(q, kv, weights, cuSeqLenKStart, cuSeqLenKEnd, cleanLogits, maxSeqlenK);
+        return fp8MqaLogits(q, kv, weights, cuSeqLenKStart, cuSeqLenKEnd, cleanLogits, maxSeqlenK, DType.FP32);
+    }
+
+    /**
+     * {@link #fp8MqaLogits(Tensor, Fp8Tensor, Tensor, Tensor, Tensor, boolean, int)} with DeepGEMM's
+     * {@code logits_dtype}: FP32 or BF16. A BF16 logit is the FP32 logit rounded to nearest even; −inf cleaning is
+     * the same. The rows of the padded buffer start on 1024 bytes for either dtype (512 BF16 elements).
+     *
+     * @param logitsDtype {@link DType#FP32} or {@link DType#BF16}
+     * @return logits of {@code logitsDtype}, a view of a buffer whose rows are padded for TMA
+     */
+    public static Tensor fp8MqaLogits(Tensor q, Fp8Tensor kv, Tensor weights, Tensor cuSeqLenKStart,
+            Tensor cuSeqLenKEnd, boolean cleanLogits, int maxSeqlenK, DType logitsDtype) {
+        return MqaLogitsOp.plain(q, kv, weights, cuSeqLenKStart, cuSeqLenKEnd, cleanLogits, maxSeqlenK, logitsDtype);
     }
 
     /**
@@ -181,8 +194,22 @@ public final class DeepGemm {
      */
     public static Tensor fp8PagedMqaLogits(Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens,
             Tensor blockTable, Tensor scheduleMeta, int maxContextLen, boolean cleanLogits) {
+        return fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta, maxContextLen,
+                cleanLogits, DType.FP32);
+    }
+
+    /**
+     * {@link #fp8PagedMqaLogits(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int, boolean)} with DeepGEMM's
+     * {@code logits_dtype}: FP32 or BF16. A BF16 logit is the FP32 logit rounded to nearest even; −inf cleaning is
+     * the same. The rows of the padded buffer start on 1024 bytes for either dtype (512 BF16 elements).
+     *
+     * @param logitsDtype {@link DType#FP32} or {@link DType#BF16}
+     * @return logits [B·next_n, maxContextLen] of {@code logitsDtype}, a view of a row-padded buffer
+     */
+    public static Tensor fp8PagedMqaLogits(Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens,
+            Tensor blockTable, Tensor scheduleMeta, int maxContextLen, boolean cleanLogits, DType logitsDtype) {
         return MqaLogitsOp.paged(q, kvCache, weights, contextLens, blockTable, scheduleMeta, maxContextLen,
-                cleanLogits);
+                cleanLogits, logitsDtype);
     }
 
     // ------------------------------------------------------------------ layout utilities

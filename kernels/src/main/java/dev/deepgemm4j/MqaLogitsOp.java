@@ -7,11 +7,19 @@ import java.util.Arrays;
 /**
  * Validation and dispatch of the MQA logits operators (plain, paged, paged metadata).
  *
- * <p><b>Output buffers.</b> Both logits operators return a view of a larger, zero-allocated buffer, as the GPU
- * kernels store whole tiles without column guards. Plain: the buffer has {@code align(S, 128/H)} rows (whole query
- * blocks of 128 query×head rows) and a row stride of {@code align(W + 256, 256)} FP32 elements, W being S_kv (or
- * max_seqlen_k when compressed), i.e. one spare 256-wide KV block per row and rows starting on 1024 bytes. Paged: the
- * buffer has B·next_n rows of stride {@code align(max_context_len, 256)}.
+  * <p><b>Output buffers.</b> Both logits operators return a view of a larger buffer, as the GPU kernels may store
+  * whole tiles without column guards. The buffer is zero-filled unless {@code clean_logits}: then the kernel and the
+  * clean pass write every position of the view, and filling first would cost as much as a third kernel. Plain: the
+  * buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
+  * {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
+  * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
+  * {@code align(max_context_len, 1024 / e)}. Rows start on 1024 bytes for either dtype (a TMA-friendly byte alignment,
+  * which halving the element size must not lose), so the stride is a multiple of 256 FP32 or of 512 BF16 elements; the
+  * spare block stays 256 positions.
+  *
+  * <p><b>Logits dtype.</b> {@code logits_dtype} FP32 (the default) or BF16. A BF16 logit is the FP32 logit, computed
+  * in the same order, rounded to nearest even (NaN stays NaN, overflow rounds to ±inf); cleaned positions hold BF16
+  * −inf. The GPU kernels have a variant per dtype; the BF16 one rounds at the store and writes half the bytes.
  *
  * <p><b>Positions outside the visible range.</b> With {@code clean_logits} they hold −inf. Without it they are
  * unspecified: the CPU backend leaves the zeros it allocated, a GPU backend whatever the tile stores left there. In
@@ -31,8 +39,8 @@ import java.util.Arrays;
  */
 final class MqaLogitsOp {
 
-    /** Row-stride granule of the logits buffers, in FP32 elements (1024 bytes). */
-    private static final int ROW_ALIGN = 256;
+    /** Row-stride granule of the logits buffers in bytes, whatever the dtype (256 FP32 or 512 BF16 elements). */
+    private static final int ROW_ALIGN_BYTES = 1024;
     /** KV rows per GPU tile: the plain output keeps one spare tile per row. */
     private static final int BLOCK_KV = 256;
     /** Query×head rows per GPU tile. */
@@ -43,7 +51,8 @@ final class MqaLogitsOp {
 
     // ------------------------------------------------------------------ plain
 
-    static Tensor plain(Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke, boolean clean, int maxSeqlenK) {
+    static Tensor plain(Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke, boolean clean, int maxSeqlenK,
+            DType logitsDtype) {
         Checks.requireNonNull("q", q);
         if (kv == null) {
             throw Checks.fail("kv", "must not be null");
@@ -86,6 +95,7 @@ final class MqaLogitsOp {
             throw Checks.fail("clean_logits", "must be false when max_seqlen_k > 0 (compressed logits), got"
                     + " max_seqlen_k = " + maxSeqlenK);
         }
+        requireLogitsDtype(logitsDtype);
         Checks.requireSameLocation("q", q, "kv", kvData, "kv_sf", kvSf, "weights", weights, "cu_seq_len_k_start", ks,
                 "cu_seq_len_k_end", ke);
         if (q.location().isHost()) {
@@ -95,13 +105,22 @@ final class MqaLogitsOp {
         Backend backend = Backends.forTensor("q", q);
         long width = compressed ? maxSeqlenK : sKv;
         long rows = Checks.align(s, TILE_QH / h);
-        long rowStride = Checks.align(width + BLOCK_KV, ROW_ALIGN);
-        Tensor logits = owningView(backend.allocate(DType.FP32, new long[] {rows, rowStride},
-                new long[] {rowStride, 1}, q.location()), s, width);
+        long rowStride = Checks.align(width + BLOCK_KV, rowAlign(logitsDtype));
+        Tensor logits = owningView(allocateLogits(backend, clean, logitsDtype, rows, rowStride, q.location()), s,
+                width);
         if (s > 0) {
             backend.fp8MqaLogits(q, kv, weights, ks, ke, logits, clean, maxSeqlenK);
         }
         return logits;
+    }
+
+    /** A row-major logits buffer, zero-filled unless {@code clean} (see the class comment). */
+    private static Tensor allocateLogits(Backend backend, boolean clean, DType dtype, long rows, long rowStride,
+            Location location) {
+        long[] shape = {rows, rowStride};
+        long[] strides = {rowStride, 1};
+        return clean ? backend.allocateForOverwrite(dtype, shape, strides, location)
+                : backend.allocate(dtype, shape, strides, location);
     }
 
     /** 0 ≤ ks[i] ≤ ke[i] ≤ S_kv, and, when compressed, ke[i] − ks[i] ≤ max_seqlen_k. */
@@ -145,7 +164,7 @@ final class MqaLogitsOp {
     // ------------------------------------------------------------------ paged logits
 
     static Tensor paged(Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens, Tensor blockTable,
-            Tensor scheduleMeta, int maxContextLen, boolean clean) {
+            Tensor scheduleMeta, int maxContextLen, boolean clean, DType logitsDtype) {
         Checks.requireNonNull("q", q);
         Checks.requireNonNull("kv_cache", kvCache);
         Checks.requireNonNull("weights", weights);
@@ -204,6 +223,7 @@ final class MqaLogitsOp {
         if (maxContextLen < 0) {
             throw Checks.fail("max_context_len", "must be >= 0, got " + maxContextLen);
         }
+        requireLogitsDtype(logitsDtype);
         Checks.requireSameLocation("q", q, "kv_cache", kvCache, "weights", weights, "context_lens", contextLens,
                 "block_table", blockTable, "schedule_meta", scheduleMeta);
         if (q.location().isHost()) {
@@ -213,9 +233,9 @@ final class MqaLogitsOp {
         }
 
         Backend backend = Backends.forTensor("q", q);
-        long rowStride = Checks.align(maxContextLen, ROW_ALIGN);
-        Tensor logits = owningView(backend.allocate(DType.FP32, new long[] {b * nextN, rowStride},
-                new long[] {rowStride, 1}, q.location()), b * nextN, maxContextLen);
+        long rowStride = Checks.align(maxContextLen, rowAlign(logitsDtype));
+        Tensor logits = owningView(allocateLogits(backend, clean, logitsDtype, b * nextN, rowStride, q.location()),
+                b * nextN, maxContextLen);
         if (b > 0) {
             backend.fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta, logits, clean);
         }
@@ -271,6 +291,17 @@ final class MqaLogitsOp {
     }
 
     // ------------------------------------------------------------------ shared rules
+
+    private static void requireLogitsDtype(DType logitsDtype) {
+        if (logitsDtype != DType.FP32 && logitsDtype != DType.BF16) {
+            throw Checks.fail("logits_dtype", "must be FP32 or BF16, got " + logitsDtype);
+        }
+    }
+
+    /** Elements per {@link #ROW_ALIGN_BYTES}. */
+    private static long rowAlign(DType logitsDtype) {
+        return ROW_ALIGN_BYTES / logitsDtype.byteSize();
+    }
 
     private static void requireContextLens(Tensor contextLens) {
         Checks.requireNonNull("context_lens", contextLens);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepgemm4j.testing.RandomTensors;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -32,6 +33,20 @@ class MqaLogitsTest {
 
         Tensor run(boolean clean, int maxSeqlenK) {
             return DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK);
+        }
+
+        Tensor run(boolean clean, int maxSeqlenK, DType logitsDtype) {
+            return DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK, logitsDtype);
+        }
+
+        int longestRange() {
+            int[] lo = ks.toIntArray();
+            int[] hi = ke.toIntArray();
+            int longest = 0;
+            for (int i = 0; i < lo.length; i++) {
+                longest = Math.max(longest, hi[i] - lo[i]);
+            }
+            return longest;
         }
 
         /** The float64 logit of query row i and KV row j. */
@@ -163,6 +178,54 @@ class MqaLogitsTest {
                 "buffer holds whole query blocks: " + logits.storage().byteSize());
         Tensor compressed = p.run(false, 513);
         assertEquals(1024, compressed.stride(0)); // align(513 + 256, 256)
+    }
+
+    @ParameterizedTest(name = "clean={0} max_seqlen_k={1} H={2} D={3}")
+    @CsvSource({"true,0,32,64", "false,0,64,128", "false,-1,32,64", "true,0,64,32"})
+    void bf16LogitsAreTheFp32LogitsRoundedToNearestEven(boolean clean, int maxSeqlenK, int h, int d) {
+        Problem p = Problem.random(new SplittableRandom(40L + h + d + maxSeqlenK), S, S_KV, h, d);
+        int m = maxSeqlenK < 0 ? p.longestRange() + 11 : maxSeqlenK; // -1: compressed, with spare columns
+        Tensor fp32 = p.run(clean, m);
+        Tensor bf16 = p.run(clean, m, DType.BF16);
+        assertEquals(DType.BF16, bf16.dtype());
+        assertEquals(DType.FP32, p.run(clean, m, DType.FP32).dtype());
+        assertBf16IsRounded(fp32, bf16, clean);
+        assertArrayEquals(fp32.toFloatArray(), p.run(clean, m, DType.FP32).toFloatArray(), "FP32 is the default");
+    }
+
+    /**
+     * Every element of {@code bf16} (same shape) is {@link Bf16#fromFloat} of the FP32 element, bit for bit, the −inf
+     * positions are the same ones (and exist when {@code clean}), and some logits are not BF16 values, so that the
+     * rounding is exercised.
+     */
+    static void assertBf16IsRounded(Tensor fp32, Tensor bf16, boolean clean) {
+        assertArrayEquals(fp32.shape(), bf16.shape(), "shape");
+        int rounded = 0;
+        int masked = 0;
+        for (int i = 0; i < fp32.size(0); i++) {
+            for (int c = 0; c < fp32.size(1); c++) {
+                float v = fp32.getFloat(i, c);
+                short bits = bf16.hostSegment().get(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * bf16.elementOffset(i, c));
+                assertEquals(Bf16.fromFloat(v), bits, "row " + i + " col " + c + ": FP32 " + v);
+                assertEquals(v == Float.NEGATIVE_INFINITY, bf16.getFloat(i, c) == Float.NEGATIVE_INFINITY);
+                rounded += Bf16.round(v) != v ? 1 : 0;
+                masked += v == Float.NEGATIVE_INFINITY ? 1 : 0;
+            }
+        }
+        assertTrue(rounded > 0, "no logit needed rounding");
+        assertEquals(clean, masked > 0, "masked positions: " + masked);
+    }
+
+    @Test
+    void bf16RowsStartOnTheSameByteBoundaryAsFp32Rows() {
+        Problem p = Problem.random(new SplittableRandom(8), 7, 300, 32, 32);
+        assertEquals(768, p.run(true, 0).stride(0)); // FP32: align(300 + 256, 256) elements, 3072 bytes
+        Tensor bf16 = p.run(true, 0, DType.BF16);
+        assertArrayEquals(new long[] {1024, 1}, bf16.strides()); // align(300 + 256, 512) elements, 2048 bytes
+        assertEquals(0, bf16.stride(0) * 2 % 1024);
+        assertTrue(bf16.storage().byteSize() >= Checks.align(7, 4) * 1024 * 2, "whole query blocks");
+        assertEquals(1024, p.run(false, 513, DType.BF16).stride(0)); // align(513 + 256, 512)
+        assertEquals(512, p.run(false, 200, DType.BF16).stride(0)); // align(200 + 256, 512)
     }
 
     @Test

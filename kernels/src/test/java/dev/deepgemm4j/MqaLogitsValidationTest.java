@@ -12,6 +12,8 @@ import dev.deepgemm4j.testing.RandomTensors;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** One test per argument rule of fp8_mqa_logits: each bad input is rejected, naming the argument. */
 class MqaLogitsValidationTest {
@@ -201,6 +203,19 @@ class MqaLogitsValidationTest {
     @Test
     void maxSeqlenKMustNotBeNegative() {
         rejects("max_seqlen_k", ">= 0", () -> call(q, kv, kvSf, weights, ks, ke, false, -1));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = DType.class, names = {"FP8_E4M3", "INT32", "UINT8", "UE8M0_PACKED"})
+    void logitsDtypeMustBeFp32OrBf16(DType bad) {
+        rejects("logits_dtype", "must be FP32 or BF16, got " + bad, () -> DeepGemm.fp8MqaLogits(q,
+                new Fp8Tensor(kv, kvSf), weights, ks, ke, true, 0, bad));
+    }
+
+    @Test
+    void logitsDtypeMustNotBeNull() {
+        rejects("logits_dtype", "got null", () -> DeepGemm.fp8MqaLogits(q, new Fp8Tensor(kv, kvSf), weights, ks, ke,
+                true, 0, null));
     }
 
     @Test

@@ -89,6 +89,11 @@ class PagedMqaLogitsTest {
                     MAX_CONTEXT, clean);
         }
 
+        Tensor run(Tensor scheduleMeta, boolean clean, DType logitsDtype) {
+            return DeepGemm.fp8PagedMqaLogits(q, kvCache, weights, contextLens, blockTable, scheduleMeta,
+                    MAX_CONTEXT, clean, logitsDtype);
+        }
+
         double expected(int row, int p) {
             return MqaLogitsTest.referenceLogit(q.view(weights.size(0), weights.size(1) * d).select(0, row)
                     .toFloatArray(), weights.select(0, row).toFloatArray(), kv[row / nextN][p],
@@ -154,6 +159,25 @@ class PagedMqaLogitsTest {
         Problem p = Problem.random(rng, contexts(rng, 1), 1, 32, 64, 64, 0);
         Tensor logits = p.run(p.schedule(), true);
         assertArrayEquals(new long[] {768, 1}, logits.strides()); // align(640, 256)
+    }
+
+    @ParameterizedTest(name = "next_n={0} clean={1}")
+    @CsvSource({"1,true", "1,false", "2,true", "2,false"})
+    void bf16LogitsAreTheFp32LogitsRoundedToNearestEven(int nextN, boolean clean) {
+        SplittableRandom rng = new SplittableRandom(30 + 2 * nextN + (clean ? 1 : 0));
+        Problem p = Problem.random(rng, contexts(rng, nextN), nextN, 64, 64, 32, 16);
+        Tensor schedule = p.schedule();
+        Tensor bf16 = p.run(schedule, clean, DType.BF16);
+        assertEquals(DType.BF16, bf16.dtype());
+        MqaLogitsTest.assertBf16IsRounded(p.run(schedule, clean), bf16, clean);
+    }
+
+    @Test
+    void bf16RowsStartOnTheSameByteBoundaryAsFp32Rows() {
+        SplittableRandom rng = new SplittableRandom(26);
+        Problem p = Problem.random(rng, contexts(rng, 1), 1, 32, 64, 64, 0);
+        // align(640, 512) BF16 elements: 2048-byte rows (FP32: align(640, 256) elements, 3072 bytes).
+        assertArrayEquals(new long[] {1024, 1}, p.run(p.schedule(), true, DType.BF16).strides());
     }
 
     @Test

@@ -8,6 +8,8 @@ import dev.deepgemm4j.testing.RandomTensors;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * One test per argument rule of fp8_paged_mqa_logits and get_paged_mqa_logits_metadata: each bad input is rejected,
@@ -254,6 +256,19 @@ class PagedMqaLogitsValidationTest {
     @Test
     void maxContextLenMustNotBeNegative() {
         rejects("max_context_len", ">= 0", () -> call(q, cache, weights, lens, table, schedule(), -1));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = DType.class, names = {"FP8_E4M3", "INT32", "UINT8", "UE8M0_PACKED"})
+    void logitsDtypeMustBeFp32OrBf16(DType bad) {
+        rejects("logits_dtype", "must be FP32 or BF16, got " + bad, () -> DeepGemm.fp8PagedMqaLogits(q, cache,
+                weights, lens, table, schedule(), MAX_CONTEXT, true, bad));
+    }
+
+    @Test
+    void logitsDtypeMustNotBeNull() {
+        rejects("logits_dtype", "got null", () -> DeepGemm.fp8PagedMqaLogits(q, cache, weights, lens, table,
+                schedule(), MAX_CONTEXT, false, null));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.deepgemm4j.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.DeepGemmArgumentException;
@@ -242,11 +243,26 @@ public final class Fp8Ops {
      */
     public static NDArray fp8MqaLogits(NDManager manager, NDArray q, Fp8Operand kv, NDArray weights,
             NDArray cuSeqLenKStart, NDArray cuSeqLenKEnd, boolean cleanLogits, int maxSeqlenK) {
+        return fp8MqaLogits(manager, q, kv, weights, cuSeqLenKStart, cuSeqLenKEnd, cleanLogits, maxSeqlenK,
+                DataType.FLOAT32);
+    }
+
+    /**
+     * {@link #fp8MqaLogits(NDManager, NDArray, Fp8Operand, NDArray, NDArray, NDArray, boolean, int)} with DeepGEMM's
+     * {@code logits_dtype}.
+     *
+     * @param logitsDtype FLOAT32, or BFLOAT16 for BF16 logits (each FP32 logit rounded to nearest even, −inf
+     *     cleaning the same), which come back as a FLOAT32 array of those BF16 values (an exact widening)
+     * @return FLOAT32 [S, S_kv], or [S, maxSeqlenK] when {@code maxSeqlenK} &gt; 0
+     */
+    public static NDArray fp8MqaLogits(NDManager manager, NDArray q, Fp8Operand kv, NDArray weights,
+            NDArray cuSeqLenKStart, NDArray cuSeqLenKEnd, boolean cleanLogits, int maxSeqlenK, DataType logitsDtype) {
         try (Staging s = new Staging(manager)) {
+            DType dtype = logitsDtype(logitsDtype);
             Tensor logits = DeepGemm.fp8MqaLogits(s.input("q", q, DType.FP8_E4M3), s.operand("kv", "kv_sf", kv),
                     s.input("weights", weights, DType.FP32), s.input("cu_seq_len_k_start", cuSeqLenKStart,
                             DType.INT32), s.input("cu_seq_len_k_end", cuSeqLenKEnd, DType.INT32), cleanLogits,
-                    maxSeqlenK);
+                    maxSeqlenK, dtype);
             return s.output(s.keep(logits));
         }
     }
@@ -278,13 +294,41 @@ public final class Fp8Ops {
      */
     public static NDArray fp8PagedMqaLogits(NDManager manager, NDArray q, NDArray kvCache, NDArray weights,
             NDArray contextLens, NDArray blockTable, NDArray scheduleMeta, int maxContextLen, boolean cleanLogits) {
+        return fp8PagedMqaLogits(manager, q, kvCache, weights, contextLens, blockTable, scheduleMeta, maxContextLen,
+                cleanLogits, DataType.FLOAT32);
+    }
+
+    /**
+     * {@link #fp8PagedMqaLogits(NDManager, NDArray, NDArray, NDArray, NDArray, NDArray, NDArray, int, boolean)} with
+     * DeepGEMM's {@code logits_dtype}.
+     *
+     * @param logitsDtype FLOAT32, or BFLOAT16 for BF16 logits (each FP32 logit rounded to nearest even, −inf
+     *     cleaning the same), which come back as a FLOAT32 array of those BF16 values (an exact widening)
+     * @return FLOAT32 [B·next_n, maxContextLen]
+     */
+    public static NDArray fp8PagedMqaLogits(NDManager manager, NDArray q, NDArray kvCache, NDArray weights,
+            NDArray contextLens, NDArray blockTable, NDArray scheduleMeta, int maxContextLen, boolean cleanLogits,
+            DataType logitsDtype) {
         try (Staging s = new Staging(manager)) {
+            DType dtype = logitsDtype(logitsDtype);
             Tensor logits = DeepGemm.fp8PagedMqaLogits(s.input("q", q, DType.FP8_E4M3),
                     s.input("kv_cache", kvCache, DType.UINT8), s.input("weights", weights, DType.FP32),
                     s.input("context_lens", contextLens, DType.INT32), s.input("block_table", blockTable, DType.INT32),
-                    s.input("schedule_meta", scheduleMeta, DType.INT32), maxContextLen, cleanLogits);
+                    s.input("schedule_meta", scheduleMeta, DType.INT32), maxContextLen, cleanLogits, dtype);
             return s.output(s.keep(logits));
         }
+    }
+
+    /** The logits dtype a DJL data type asks for: FLOAT32 → FP32, BFLOAT16 → BF16. */
+    private static DType logitsDtype(DataType dataType) {
+        if (dataType == DataType.FLOAT32) {
+            return DType.FP32;
+        }
+        if (dataType == DataType.BFLOAT16) {
+            return DType.BF16;
+        }
+        throw new DeepGemmArgumentException("logits_dtype", "must be FLOAT32 or BFLOAT16, got "
+                + (dataType == null ? "null" : dataType.name()));
     }
 
     /** Whether {@code array} is an FP8 array of {@link DeepGemmEngine} (see {@link DeepGemmNDArray#isFp8()}). */

@@ -20,6 +20,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import dev.deepgemm4j.Bf16;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
@@ -345,6 +346,40 @@ class Fp8OpsTest {
         }
     }
 
+    /** BFLOAT16 logits: the kernels' BF16 logits widened, i.e. the FP32 logits rounded to nearest even. */
+    @ParameterizedTest
+    @EnumSource(Side.class)
+    void mqaLogitsInBf16AreTheFp32LogitsRounded(Side side) {
+        NDManager m = manager(side);
+        int s = 6;
+        int sKv = 300;
+        int[] ks = {0, 10, 128, 0, 299, 300};
+        int[] ke = {300, 200, 257, 0, 300, 300};
+        try (Tensor q = fp8(rng, s, 32, 64); Tensor kv = fp8(rng, sKv, 64); Tensor kvSf = uniformTensor(rng, sKv);
+                Tensor weights = uniformTensor(rng, s, 32); Tensor ksT = Tensor.ofInts(ks, s);
+                Tensor keT = Tensor.ofInts(ke, s)) {
+            Fp8Tensor kvOp = new Fp8Tensor(kv, kvSf);
+            Tensor fp32 = DeepGemm.fp8MqaLogits(q, kvOp, weights, ksT, keT, true, 0);
+            Tensor bf16 = DeepGemm.fp8MqaLogits(q, kvOp, weights, ksT, keT, true, 0, DType.BF16);
+            NDArray out = Fp8Ops.fp8MqaLogits(m, array(m, q), operand(m, kvOp), array(m, weights), array(m, ksT),
+                    array(m, keT), true, 0, DataType.BFLOAT16);
+            assertIn(m, out);
+            assertEquals(DataType.FLOAT32, out.getDataType());
+            assertEquals(new Shape(s, sKv), out.getShape());
+            float[] got = out.toFloatArray();
+            assertArrayEquals(bf16.toFloatArray(), got);
+            float[] wide = fp32.toFloatArray();
+            int rounded = 0;
+            for (int i = 0; i < got.length; i++) {
+                assertEquals(Bf16.round(wide[i]), got[i], "position " + i);
+                rounded += got[i] != wide[i] ? 1 : 0;
+            }
+            assertTrue(rounded > 0, "some FP32 logits are not BF16 values");
+            fp32.storage().close();
+            bf16.storage().close();
+        }
+    }
+
     @Test
     void pagedMqaLogitsAndMetadataMatchTheKernels() {
         int batch = 2;
@@ -382,6 +417,15 @@ class Fp8OpsTest {
             float[] row1 = out.get(1).toFloatArray();
             assertEquals(Float.NEGATIVE_INFINITY, row1[70], "positions beyond the context are cleaned");
             assertFalse(Float.isInfinite(row1[69]));
+            NDArray bf16 = Fp8Ops.fp8PagedMqaLogits(pytorch(), array(pytorch(), q), array(pytorch(), kvCache),
+                    array(pytorch(), weights), array(pytorch(), contextLens), array(pytorch(), blockTable), metaOut,
+                    maxContext, true, DataType.BFLOAT16);
+            assertEquals(DataType.FLOAT32, bf16.getDataType());
+            float[] want = expected.toFloatArray();
+            float[] got = bf16.toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(Bf16.round(want[i]), got[i], "position " + i);
+            }
             meta.close();
             expected.storage().close();
         }

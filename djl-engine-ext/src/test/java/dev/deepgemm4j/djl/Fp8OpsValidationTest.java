@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.DeepGemmArgumentException;
@@ -147,6 +148,24 @@ class Fp8OpsValidationTest {
             NDArray q = ours.zeros(new Shape(1, 32, 64));
             Fp8Operand kvOperand = TestSupport.operand(ours, kvq);
             assertRejected("q", () -> Fp8Ops.fp8MqaLogits(ours, q, kvOperand, q, q, q, false, 0));
+        }
+    }
+
+    @Test
+    void mqaLogitsDtypeMustBeFloat32OrBfloat16() {
+        try (Tensor kv = uniformTensor(RNG, 8, 64); Fp8Tensor kvq = DeepGemm.perTokenCastToFp8(kv, false);
+                Tensor q = TestSupport.fp8(RNG, 1, 32, 64)) {
+            NDArray qa = array(ours, q);
+            NDArray w = ours.zeros(new Shape(1, 32));
+            NDArray range = ours.zeros(new Shape(1), DataType.INT32);
+            Fp8Operand kvOperand = TestSupport.operand(ours, kvq);
+            for (DataType bad : new DataType[] {DataType.FLOAT16, DataType.INT32, null}) {
+                DeepGemmArgumentException e = assertRejected("logits_dtype", () -> Fp8Ops.fp8MqaLogits(ours, qa,
+                        kvOperand, w, range, range, false, 0, bad));
+                assertTrue(e.rule().contains("FLOAT32 or BFLOAT16"), e.rule());
+                assertRejected("logits_dtype", () -> Fp8Ops.fp8PagedMqaLogits(ours, qa, qa, w, range, range, range,
+                        8, false, bad));
+            }
         }
     }
 

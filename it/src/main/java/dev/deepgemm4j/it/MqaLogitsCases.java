@@ -32,12 +32,16 @@ final class MqaLogitsCases {
     /**
      * Prefill: {@code seq} queries over {@code seqKv} keys, query i seeing a causal window that ends at its row; with
      * {@code contextParallel}, DeepGEMM's context-parallel ranges instead (two query halves, each a causal window
-     * placed in a different part of the keys).
+     * placed in a different part of the keys). {@code logitsDtype} is the operator's logits_dtype (FP32 or BF16).
      */
-    record Plain(int seq, int seqKv, int heads, int dim, boolean contextParallel) {
+    record Plain(int seq, int seqKv, int heads, int dim, boolean contextParallel, DType logitsDtype) {
 
         Plain(int seq, int seqKv, int heads, int dim) {
             this(seq, seqKv, heads, dim, false);
+        }
+
+        Plain(int seq, int seqKv, int heads, int dim, boolean contextParallel) {
+            this(seq, seqKv, heads, dim, contextParallel, DType.FP32);
         }
     }
 
@@ -57,10 +61,12 @@ final class MqaLogitsCases {
         for (Plain p : plain) {
             int[][] window = windows(p);
             long pairs = IntStream.range(0, p.seq()).mapToLong(i -> window[1][i] - window[0][i]).sum();
+            boolean bf16 = p.logitsDtype() == DType.BF16;
             double bytes = (double) p.seq() * p.heads() * (p.dim() + 4) + (double) p.seqKv() * (p.dim() + 4)
-                    + 4.0 * p.seq() * p.seqKv();
+                    + (double) p.logitsDtype().byteSize() * p.seq() * p.seqKv();
             cases.add(new BenchCase("fp8_mqa_logits", "", "S=" + p.seq() + " S_kv=" + p.seqKv() + " H=" + p.heads()
-                    + " D=" + p.dim() + (p.contextParallel() ? " CP" : ""), 2.0 * pairs * p.heads() * p.dim(), bytes, BenchCase.FP32_OUTPUT,
+                    + " D=" + p.dim() + (p.contextParallel() ? " CP" : "") + (bf16 ? " BF16" : ""),
+                    2.0 * pairs * p.heads() * p.dim(), bytes, bf16 ? BenchCase.BF16_OUTPUT : BenchCase.FP32_OUTPUT,
                     location -> new PlainTrial(location, p, window[0], window[1])));
         }
         int numSms = DeepGemm.getNumSms();
@@ -198,14 +204,15 @@ final class MqaLogitsCases {
 
         @Override
         void run() {
-            logits = returned(DeepGemm.fp8MqaLogits(q, kv, weights, ksTensor, keTensor, true, 0));
+            logits = returned(DeepGemm.fp8MqaLogits(q, kv, weights, ksTensor, keTensor, true, 0, p.logitsDtype()));
         }
 
         @Override
         Check check() {
-            if (logits.dim() != 2 || logits.size(0) != p.seq() || logits.size(1) != p.seqKv()) {
-                return Check.failed("logits shape " + Arrays.toString(logits.shape()) + ", expected [" + p.seq()
-                        + ", " + p.seqKv() + "]");
+            if (logits.dim() != 2 || logits.size(0) != p.seq() || logits.size(1) != p.seqKv()
+                    || logits.dtype() != p.logitsDtype()) {
+                return Check.failed("logits " + logits.dtype() + " " + Arrays.toString(logits.shape()) + ", expected "
+                        + p.logitsDtype() + " [" + p.seq() + ", " + p.seqKv() + "]");
             }
             SplittableRandom rng = new SplittableRandom(p.seq());
             double[][] got = Reference.rows(logits, sample.rows());

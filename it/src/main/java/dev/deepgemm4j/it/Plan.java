@@ -1,5 +1,6 @@
 package dev.deepgemm4j.it;
 
+import dev.deepgemm4j.DType;
 import dev.deepgemm4j.GemmLayout;
 import dev.deepgemm4j.Recipe;
 import java.util.ArrayList;
@@ -99,6 +100,7 @@ record Plan(String name, int maxRuns, double runBudgetMs, List<DenseGemmCases.Pr
                     fullKGrouped(), List.of(new MqaLogitsCases.Plain(2048, 8192, MQA_HEADS, MQA_DIM),
                             new MqaLogitsCases.Plain(2048, 65536, MQA_HEADS, MQA_DIM),
                             new MqaLogitsCases.Plain(8192, 65536, MQA_HEADS, MQA_DIM),
+                            new MqaLogitsCases.Plain(8192, 65536, MQA_HEADS, MQA_DIM, false, DType.BF16),
                             new MqaLogitsCases.Plain(8192, 65536, MQA_HEADS, MQA_DIM, true)),
                     List.of(new MqaLogitsCases.Paged(256, 8192, MQA_HEADS, MQA_DIM),
                             new MqaLogitsCases.Paged(256, 65536, MQA_HEADS, MQA_DIM),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepgemm4j.DType;
 import dev.deepgemm4j.Fp8E4M3;
 import dev.deepgemm4j.Location;
 import dev.deepgemm4j.Tensor;
@@ -152,10 +153,30 @@ class BenchmarkRunnerTest {
                 .filter(c -> c.label().equals("fp8_gemm_nt [1D2D]")).map(BenchCase::shape).toList();
         assertEquals(21, dense.size());
         assertTrue(dense.containsAll(List.of("M=1 N=2112 K=7168", "M=128 N=7168 K=16384", "M=4096 N=7168 K=2048")));
-        // MQA: 4 plain cases (3 causal + DeepGEMM's context-parallel ranges), 3 metadata (one per batch and
-        // context), 4 paged (next_n 2 at the goal context too).
-        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 4 + 3 + 4 + 6 + 18,
+        // MQA: 5 plain cases (3 causal, the S=8192 one also with BF16 logits, + DeepGEMM's context-parallel
+        // ranges), 3 metadata (one per batch and context), 4 paged (next_n 2 at the goal context too).
+        assertEquals(4 * 21 + 4 * 7 + 3 * 8 + 16 + 12 + 5 + 3 + 4 + 6 + 18,
                 BenchmarkCli.cases(Plan.gpu(Plan.Size.FULL)).size());
+        List<BenchCase> bf16 = BenchmarkCli.cases(Plan.gpu(Plan.Size.FULL)).stream()
+                .filter(c -> c.shape().endsWith(" BF16")).toList();
+        assertEquals(1, bf16.size(), "one BF16-logits row");
+        assertEquals("fp8_mqa_logits", bf16.get(0).op());
+        assertEquals("S=8192 S_kv=65536 H=64 D=128 BF16", bf16.get(0).shape());
+        assertEquals(BenchCase.BF16_OUTPUT, bf16.get(0).tolerance());
+    }
+
+    @Test
+    void bf16MqaLogitsRowsCheckTheRoundedLogitsAndCountTwoBytesEach() {
+        List<BenchCase> cases = MqaLogitsCases.cases(List.of(new MqaLogitsCases.Plain(32, 128, 32, 32, false,
+                DType.BF16), new MqaLogitsCases.Plain(32, 128, 32, 32)), List.of());
+        BenchRunner runner = new BenchRunner(BenchTarget.cpu(), Plan.cpu(true), null, false);
+        BenchRow bf16 = runner.run(cases.get(0));
+        BenchRow fp32 = runner.run(cases.get(1));
+        assertEquals("ok", bf16.status());
+        assertEquals("ok", fp32.status());
+        assertTrue(bf16.calcDiff() > fp32.calcDiff() && bf16.calcDiff() < BenchCase.BF16_OUTPUT,
+                "BF16 rounding shows against the float64 reference: " + bf16.calcDiff() + " vs " + fp32.calcDiff());
+        assertEquals(cases.get(1).bytes() - 2.0 * 32 * 128, cases.get(0).bytes());
     }
 
     @Test

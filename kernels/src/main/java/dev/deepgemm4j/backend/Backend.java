@@ -29,6 +29,14 @@ public interface Backend {
     Tensor allocate(DType dtype, long[] shape, long[] strides, Location location);
 
     /**
+     * A new tensor like {@link #allocate} whose contents are unspecified, for outputs the caller overwrites entirely
+     * (a device backend skips the fill, which for large outputs costs as much as a kernel). The default zero-fills.
+     */
+    default Tensor allocateForOverwrite(DType dtype, long[] shape, long[] strides, Location location) {
+        return allocate(dtype, shape, strides, location);
+    }
+
+    /**
      * Copies {@code src} into {@code dst} (same shape and dtype, any strides). At least one of them is on this
      * backend; a device backend also copies between host memory and its device.
      */
@@ -65,8 +73,9 @@ public interface Backend {
     void kGroupedFp8Gemm(List<Fp8Tensor> aGroups, List<Fp8Tensor> bGroups, Tensor d);
 
     /**
-     * Plain MQA logits into {@code logits} [S, S_kv] (or [S, maxSeqlenK] when compressed). Positions outside
-     * [ks[i], ke[i]) get −inf when {@code clean}, and are left as they are otherwise.
+     * Plain MQA logits into {@code logits} [S, S_kv] (or [S, maxSeqlenK] when compressed), FP32 or BF16: the tensor's
+     * dtype chooses, and a BF16 logit is the FP32 one rounded to nearest even. Positions outside [ks[i], ke[i]) get
+     * −inf when {@code clean}, and are left as they are otherwise.
      */
     void fp8MqaLogits(Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke, Tensor logits, boolean clean,
             int maxSeqlenK);
@@ -74,7 +83,10 @@ public interface Backend {
     /** Paged-MQA scheduling metadata [numSms + 1, 2] for {@code contextLens} [B, next_n]. */
     void pagedMqaLogitsMetadata(Tensor contextLens, int blockKv, int numSms, Tensor out);
 
-    /** Paged MQA logits into {@code logits} [B·next_n, maxContextLen]; invisible positions −inf when clean. */
+    /**
+     * Paged MQA logits into {@code logits} [B·next_n, maxContextLen], FP32 or BF16 as for {@link #fp8MqaLogits};
+     * invisible positions −inf when clean.
+     */
     void fp8PagedMqaLogits(Tensor q, Tensor kvCache, Tensor weights, Tensor contextLens, Tensor blockTable,
             Tensor scheduleMeta, Tensor logits, boolean clean);
 

@@ -1,5 +1,7 @@
 package dev.deepgemm4j.cpu;
 
+import dev.deepgemm4j.Bf16;
+import dev.deepgemm4j.DType;
 import dev.deepgemm4j.Fp8E4M3;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Tensor;
@@ -12,7 +14,8 @@ import java.util.stream.IntStream;
  * CPU reference of the MQA logits operators. FP8 inputs are decoded once per tile into float arrays; each head's dot
  * product is accumulated in FP32 (FP8 products are exact there), scaled by the KV row's scale, passed through ReLU,
  * weighted and summed over heads in FP32. Every output element is computed by exactly one thread in a fixed order,
- * so results are deterministic.
+ * so results are deterministic. BF16 logits are those FP32 values rounded to nearest even ({@link Bf16#fromFloat}),
+ * −inf included.
  *
  * <p>The paged operator walks the schedule from {@code schedule_meta} (one task per SM range), so the metadata really
  * partitions the work; the schedule itself is defined in the MqaLogitsOp javadoc and computed by {@link #metadata}.
@@ -26,6 +29,7 @@ final class CpuMqaLogits {
     /** Query rows handled together by one plain task. */
     private static final int Q_BLOCK = 16;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** The fused KV cache stores its scales little-endian, whatever the host order. */
     private static final ValueLayout.OfFloat F32_LE = F32.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -275,22 +279,32 @@ final class CpuMqaLogits {
         return t.hostSegment().get(F32, elementOffset * 4);
     }
 
-    /** Writes into an FP32 logits view of any strides. */
+    /** Writes into an FP32 or BF16 logits view of any strides; a BF16 store rounds the FP32 value once. */
     private static final class Output {
         private final MemorySegment seg;
         private final long offset;
         private final long rowStride;
         private final long colStride;
+        private final boolean bf16;
 
         Output(Tensor logits) {
+            if (logits.dtype() != DType.FP32 && logits.dtype() != DType.BF16) {
+                throw new IllegalArgumentException("logits must be FP32 or BF16, got " + logits.dtype());
+            }
             this.seg = logits.hostSegment();
             this.offset = logits.offset();
             this.rowStride = logits.stride(0);
             this.colStride = logits.stride(1);
+            this.bf16 = logits.dtype() == DType.BF16;
         }
 
         void set(int row, int col, float v) {
-            seg.set(F32, (offset + row * rowStride + col * colStride) * 4, v);
+            long at = offset + row * rowStride + col * colStride;
+            if (bf16) {
+                seg.set(I16, at * 2, Bf16.fromFloat(v));
+            } else {
+                seg.set(F32, at * 4, v);
+            }
         }
 
         void fill(int row, int from, int to, float v) {

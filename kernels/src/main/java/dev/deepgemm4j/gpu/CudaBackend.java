@@ -55,6 +55,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor allocate(DType dtype, long[] shape, long[] strides, Location location) {
+        return allocate(dtype, shape, strides, location, true);
+    }
+
+    @Override
+    public Tensor allocateForOverwrite(DType dtype, long[] shape, long[] strides, Location location) {
+        return allocate(dtype, shape, strides, location, false);
+    }
+
+    private Tensor allocate(DType dtype, long[] shape, long[] strides, Location location, boolean zeroed) {
         if (location.isHost()) {
             return Tensor.zerosStrided(dtype, shape, strides);
         }
@@ -62,7 +71,9 @@ public final class CudaBackend implements Backend {
         long bytes = Math.multiplyExact(spanElements(shape, strides), dtype.byteSize());
         DeviceMemory memory = DeviceMemory.allocateAsync(stream, bytes);
         try {
-            CudaCopy.memsetD8Async(memory, 0, bytes, (byte) 0, stream);
+            if (zeroed) {
+                CudaCopy.memsetD8Async(memory, 0, bytes, (byte) 0, stream);
+            }
             return Tensor.wrap(memory, dtype, shape, strides, 0, true);
         } catch (RuntimeException e) {
             memory.close();

@@ -11,12 +11,15 @@ import dev.deepgemm4j.jit.KernelSource;
  * @param heads H
  * @param headDim D
  * @param tileKv KV positions (threads) per CTA
+ * @param bf16Logits the kernel writes BF16 logits (else FP32)
  */
-public record MqaConfig(boolean paged, int heads, int headDim, int tileKv) implements KernelConfig {
+public record MqaConfig(boolean paged, int heads, int headDim, int tileKv, boolean bf16Logits)
+        implements KernelConfig {
 
     @Override
     public KernelSource source() {
-        return paged ? CudaSources.pagedMqaLogits(heads, headDim, tileKv) : CudaSources.mqaLogits(heads, headDim, tileKv);
+        return paged ? CudaSources.pagedMqaLogits(heads, headDim, tileKv, bf16Logits)
+                : CudaSources.mqaLogits(heads, headDim, tileKv, bf16Logits);
     }
 
     @Override

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Launch geometry of the MQA logits kernels: the SIMT ones ({@code mqa_logits.cu}, {@code mqa_logits_clean.cu},
  * {@code paged_mqa_logits.cu}, {@code paged_mqa_metadata.cu}; no dynamic shared memory) and the Hopper plain kernel
- * ({@code sm90_fp8_mqa_logits.cu}, {@link #sm90Plain}).
+ * ({@code sm90_fp8_mqa_logits.cu}, {@link #sm90Plain}). Every kernel that writes logits comes in an FP32 and a BF16
+ * variant ({@code bf16Logits}) with the same geometry; the methods without the flag pick FP32.
  */
 public final class MqaLogitsHeuristic {
 
@@ -33,8 +34,13 @@ public final class MqaLogitsHeuristic {
 
     /** Plain logits [sQ, cols]: grid (sQ, ceil(cols/256), 1), 256 threads. */
     public static Launch<MqaConfig> plain(long sQ, long cols, int heads, int headDim) {
+        return plain(sQ, cols, heads, headDim, false);
+    }
+
+    /** {@link #plain(long, long, int, int)} writing FP32 or BF16 logits. */
+    public static Launch<MqaConfig> plain(long sQ, long cols, int heads, int headDim, boolean bf16Logits) {
         requireHeads(heads, headDim);
-        MqaConfig config = new MqaConfig(false, heads, headDim, TILE_KV);
+        MqaConfig config = new MqaConfig(false, heads, headDim, TILE_KV, bf16Logits);
         return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(sQ, 1), LaunchGeometry.blocks(cols,
                 TILE_KV), 1, TILE_KV, 0));
     }
@@ -46,11 +52,16 @@ public final class MqaLogitsHeuristic {
      * times all three).
      */
     public static Launch<Sm90MqaConfig> sm90Plain(long sQ, int heads, int headDim, int numSms) {
+        return sm90Plain(sQ, heads, headDim, numSms, false);
+    }
+
+    /** {@link #sm90Plain(long, int, int, int)} writing FP32 or BF16 logits. */
+    public static Launch<Sm90MqaConfig> sm90Plain(long sQ, int heads, int headDim, int numSms, boolean bf16Logits) {
         requireHeads(heads, headDim);
         if (sQ < 1 || numSms < 1) {
             throw new IllegalArgumentException("S and numSms must be positive, got " + sQ + " and " + numSms);
         }
-        Sm90MqaConfig config = sm90Config(heads, headDim);
+        Sm90MqaConfig config = sm90Config(heads, headDim, bf16Logits);
         return new Launch<>(config, config.geometry(sQ, numSms));
     }
 
@@ -60,6 +71,12 @@ public final class MqaLogitsHeuristic {
      */
     public static Launch<Sm90PagedMqaConfig> sm90Paged(int heads, int headDim, int nextN, int blockKv,
             int scheduleSms) {
+        return sm90Paged(heads, headDim, nextN, blockKv, scheduleSms, false);
+    }
+
+    /** {@link #sm90Paged(int, int, int, int, int)} writing FP32 or BF16 logits. */
+    public static Launch<Sm90PagedMqaConfig> sm90Paged(int heads, int headDim, int nextN, int blockKv,
+            int scheduleSms, boolean bf16Logits) {
         requireHeads(heads, headDim);
         if (scheduleSms < 1) {
             throw new IllegalArgumentException("the schedule must cover at least one SM, got " + scheduleSms);
@@ -68,18 +85,23 @@ public final class MqaLogitsHeuristic {
             throw new IllegalArgumentException("the Hopper paged kernel needs next_n 1 or 2 and block_kv 32 or 64, got "
                     + nextN + " and " + blockKv);
         }
-        Sm90PagedMqaConfig config = Sm90PagedMqaConfig.of(heads, headDim, nextN, blockKv);
+        Sm90PagedMqaConfig config = Sm90PagedMqaConfig.of(heads, headDim, nextN, blockKv, bf16Logits);
         return new Launch<>(config, new LaunchGeometry(scheduleSms, 1, 1, config.threads(),
                 config.dynamicSharedBytes()));
     }
 
     /** The paged clean pass over logits [rows, cols]: {@link #cleanGeometry}, 256 threads. */
     public static Launch<SimpleKernelConfig> pagedClean(long rows, long cols) {
-        return new Launch<>(pagedCleanConfig(), cleanGeometry(rows, cols));
+        return pagedClean(rows, cols, false);
     }
 
-    private static SimpleKernelConfig pagedCleanConfig() {
-        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS, true),
+    /** {@link #pagedClean(long, long)} over FP32 or BF16 logits. */
+    public static Launch<SimpleKernelConfig> pagedClean(long rows, long cols, boolean bf16Logits) {
+        return new Launch<>(pagedCleanConfig(bf16Logits), cleanGeometry(rows, cols));
+    }
+
+    private static SimpleKernelConfig pagedCleanConfig(boolean bf16Logits) {
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS, true, bf16Logits),
                 CLEAN_THREADS, 0);
     }
 
@@ -100,19 +122,30 @@ public final class MqaLogitsHeuristic {
     static final int[][] SM90_PAGED_CATALOG = {{64, 128, 1, 64}, {64, 128, 2, 64}, {64, 64, 2, 64}, {32, 64, 2, 32},
         {32, 32, 1, 32}};
 
-    private static Sm90MqaConfig sm90Config(int heads, int headDim) {
-        return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false);
+    private static Sm90MqaConfig sm90Config(int heads, int headDim, boolean bf16Logits) {
+        return Sm90MqaConfig.of(heads, headDim, SM90_Q_ROWS, SM90_MATH_WGS, false, bf16Logits);
     }
 
     /** The clean pass over logits [sQ, cols]: {@link #cleanGeometry}, 256 threads. */
     public static Launch<SimpleKernelConfig> clean(long sQ, long cols) {
-        return new Launch<>(cleanConfig(), cleanGeometry(sQ, cols));
+        return clean(sQ, cols, false);
+    }
+
+    /** {@link #clean(long, long)} over FP32 or BF16 logits. */
+    public static Launch<SimpleKernelConfig> clean(long sQ, long cols, boolean bf16Logits) {
+        return new Launch<>(cleanConfig(bf16Logits), cleanGeometry(sQ, cols));
     }
 
     /** Paged logits [batch·next_n, maxContextLen]: grid (batch, ceil(maxContextLen/256), 1), 256 threads. */
     public static Launch<MqaConfig> paged(long batch, long maxContextLen, int heads, int headDim) {
+        return paged(batch, maxContextLen, heads, headDim, false);
+    }
+
+    /** {@link #paged(long, long, int, int)} writing FP32 or BF16 logits. */
+    public static Launch<MqaConfig> paged(long batch, long maxContextLen, int heads, int headDim,
+            boolean bf16Logits) {
         requireHeads(heads, headDim);
-        MqaConfig config = new MqaConfig(true, heads, headDim, TILE_KV);
+        MqaConfig config = new MqaConfig(true, heads, headDim, TILE_KV, bf16Logits);
         return new Launch<>(config, new LaunchGeometry(LaunchGeometry.blocks(batch, 1),
                 LaunchGeometry.blocks(maxContextLen, TILE_KV), 1, TILE_KV, 0));
     }
@@ -122,32 +155,34 @@ public final class MqaLogitsHeuristic {
         return new Launch<>(metadataConfig(), new LaunchGeometry(1, 1, 1, METADATA_THREADS, 0));
     }
 
-    /** Every configuration the methods above can return. */
+    /** Every configuration the methods above can return, with FP32 and with BF16 logits. */
     public static List<KernelConfig> allConfigs() {
         List<KernelConfig> all = new ArrayList<>();
-        for (boolean paged : new boolean[] {false, true}) {
-            for (int h : HEADS) {
-                for (int d : HEAD_DIMS) {
-                    all.add(new MqaConfig(paged, h, d, TILE_KV));
+        for (boolean bf16 : new boolean[] {false, true}) {
+            for (boolean paged : new boolean[] {false, true}) {
+                for (int h : HEADS) {
+                    for (int d : HEAD_DIMS) {
+                        all.add(new MqaConfig(paged, h, d, TILE_KV, bf16));
+                    }
                 }
             }
-        }
-        for (int h : HEADS) {
-            for (int d : HEAD_DIMS) {
-                all.add(sm90Config(h, d));
+            for (int h : HEADS) {
+                for (int d : HEAD_DIMS) {
+                    all.add(sm90Config(h, d, bf16));
+                }
             }
+            for (int[] c : SM90_PAGED_CATALOG) {
+                all.add(Sm90PagedMqaConfig.of(c[0], c[1], c[2], c[3], bf16));
+            }
+            all.add(cleanConfig(bf16));
+            all.add(pagedCleanConfig(bf16));
         }
-        for (int[] c : SM90_PAGED_CATALOG) {
-            all.add(Sm90PagedMqaConfig.of(c[0], c[1], c[2], c[3]));
-        }
-        all.add(cleanConfig());
-        all.add(pagedCleanConfig());
         all.add(metadataConfig());
         return all;
     }
 
-    private static SimpleKernelConfig cleanConfig() {
-        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS),
+    private static SimpleKernelConfig cleanConfig(boolean bf16Logits) {
+        return new SimpleKernelConfig(CudaSources.mqaLogitsClean(CLEAN_THREADS, CLEAN_CHUNK_COLS, false, bf16Logits),
                 CLEAN_THREADS, 0);
     }
 

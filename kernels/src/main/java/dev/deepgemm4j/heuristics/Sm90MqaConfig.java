@@ -13,19 +13,21 @@ import dev.deepgemm4j.jit.KernelSource;
  * @param mathWgs math warpgroups
  * @param pingpong two accumulator sets per math warpgroup
  * @param stages KV pipeline depth
+ * @param bf16Logits the kernel writes BF16 logits (else FP32); shared memory and pipeline are the same
  */
-public record Sm90MqaConfig(int heads, int headDim, int qRows, int mathWgs, boolean pingpong, int stages)
-        implements KernelConfig {
+public record Sm90MqaConfig(int heads, int headDim, int qRows, int mathWgs, boolean pingpong, int stages,
+        boolean bf16Logits) implements KernelConfig {
 
     /** The configuration with the deepest KV pipeline that fits, as the verified harness builds it. */
-    public static Sm90MqaConfig of(int heads, int headDim, int qRows, int mathWgs, boolean pingpong) {
+    public static Sm90MqaConfig of(int heads, int headDim, int qRows, int mathWgs, boolean pingpong,
+            boolean bf16Logits) {
         return new Sm90MqaConfig(heads, headDim, qRows, mathWgs, pingpong,
-                CudaSources.sm90MqaMaxStages(headDim, qRows, mathWgs));
+                CudaSources.sm90MqaMaxStages(headDim, qRows, mathWgs), bf16Logits);
     }
 
     @Override
     public KernelSource source() {
-        return CudaSources.sm90Fp8MqaLogits(heads, headDim, qRows, mathWgs, pingpong, stages);
+        return CudaSources.sm90Fp8MqaLogits(heads, headDim, qRows, mathWgs, pingpong, stages, bf16Logits);
     }
 
     @Override
@@ -53,6 +55,11 @@ public record Sm90MqaConfig(int heads, int headDim, int qRows, int mathWgs, bool
         return CudaSources.sm90MqaBlockKv(mathWgs);
     }
 
+    /** 16-byte rows of KV scales per tile (the scales map's box height). */
+    public int sfBoxRows() {
+        return CudaSources.sm90MqaSfBoxRows(mathWgs);
+    }
+
     /**
      * The persistent grid for {@code sQ} queries: one CTA per query block up to {@code numSms}; each CTA walks the
      * KV range of its blocks, so more CTAs than SMs would only queue.
@@ -66,6 +73,6 @@ public record Sm90MqaConfig(int heads, int headDim, int qRows, int mathWgs, bool
     public String toString() {
         return "sm90 MQA logits H=" + heads + " D=" + headDim + ", " + qRows + " q rows, " + mathWgs + " math WGs"
                 + (pingpong ? " (ping-pong)" : "") + ", " + stages + " stages, " + threads() + " threads, "
-                + dynamicSharedBytes() + " B smem";
+                + dynamicSharedBytes() + " B smem" + (bf16Logits ? ", BF16 logits" : "");
     }
 }

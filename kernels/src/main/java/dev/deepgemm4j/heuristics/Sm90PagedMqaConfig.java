@@ -12,18 +12,20 @@ import dev.deepgemm4j.jit.KernelSource;
  * @param nextN draft tokens per sequence (1 or 2)
  * @param blockKv positions per cache block (32 or 64)
  * @param stages KV pipeline depth
+ * @param bf16Logits the kernel writes BF16 logits (else FP32); shared memory and pipeline are the same
  */
-public record Sm90PagedMqaConfig(int heads, int headDim, int nextN, int blockKv, int stages) implements KernelConfig {
+public record Sm90PagedMqaConfig(int heads, int headDim, int nextN, int blockKv, int stages, boolean bf16Logits)
+        implements KernelConfig {
 
     /** The configuration with the deepest KV pipeline that fits. */
-    public static Sm90PagedMqaConfig of(int heads, int headDim, int nextN, int blockKv) {
+    public static Sm90PagedMqaConfig of(int heads, int headDim, int nextN, int blockKv, boolean bf16Logits) {
         return new Sm90PagedMqaConfig(heads, headDim, nextN, blockKv,
-                CudaSources.sm90PagedMqaMaxStages(heads, headDim, nextN));
+                CudaSources.sm90PagedMqaMaxStages(heads, headDim, nextN), bf16Logits);
     }
 
     @Override
     public KernelSource source() {
-        return CudaSources.sm90Fp8PagedMqaLogits(heads, headDim, nextN, blockKv, stages);
+        return CudaSources.sm90Fp8PagedMqaLogits(heads, headDim, nextN, blockKv, stages, bf16Logits);
     }
 
     @Override
@@ -49,6 +51,7 @@ public record Sm90PagedMqaConfig(int heads, int headDim, int nextN, int blockKv,
     @Override
     public String toString() {
         return "sm90 paged MQA logits H=" + heads + " D=" + headDim + " next_n=" + nextN + " block_kv=" + blockKv
-                + ", " + stages + " stages, " + threads() + " threads, " + dynamicSharedBytes() + " B smem";
+                + ", " + stages + " stages, " + threads() + " threads, " + dynamicSharedBytes() + " B smem"
+                + (bf16Logits ? ", BF16 logits" : "");
     }
 }

@@ -384,19 +384,31 @@ public final class CudaSources {
      * @param tileKv KV positions (= threads) per CTA, a multiple of 32 up to 1024
      */
     public static KernelSource mqaLogits(int heads, int headDim, int tileKv) {
-        return SourceAssembler.classpath().assemble("mqa_logits", "dg_mqa_logits_h" + heads + "_d" + headDim
-                + "_t" + tileKv, mqaConstants(heads, headDim, tileKv));
+        return mqaLogits(heads, headDim, tileKv, false);
+    }
+
+    /**
+     * {@link #mqaLogits(int, int, int)} writing FP32 or, with {@code bf16Logits}, BF16 logits ({@code u16* logits}:
+     * each FP32 logit rounded to nearest even, bit for bit as {@code Bf16.fromFloat}); the BF16 kernel has its own
+     * name (suffix {@code _bf16}).
+     */
+    public static KernelSource mqaLogits(int heads, int headDim, int tileKv, boolean bf16Logits) {
+        return logitsKernel("mqa_logits", "dg_mqa_logits_h" + heads + "_d" + headDim + "_t" + tileKv,
+                mqaConstants(heads, headDim, tileKv), bf16Logits);
     }
 
     /**
      * Hopper plain MQA logits, family {@code sm90_fp8_mqa_logits} (sm_90a only: TMA, WGMMA, setmaxnreg): persistent
      * over query blocks of {@code qRows / heads} queries; writes only the visible logits (the clean pass does the rest).
      *
-     * <p>Parameters: {@code (CUtensorMap tm_q, CUtensorMap tm_kv, const float* kv_sf, const float* weights, i64 w_ss,
-     * const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int s_kv, int cols, int compressed, u32* status)},
-     * the maps by value: q viewed as [s_q·H, D] UINT8 with box D × qRows, kv [s_kv, D] UINT8 with box
-     * D × {@link #sm90MqaBlockKv}, both swizzled by D bytes; kv_sf [s_kv] contiguous; weights [s_q, H] with unit
-     * column stride; logits [s_q, cols]; status may be null (the watchdog then only traps).
+     * <p>Parameters: {@code (CUtensorMap tm_q, CUtensorMap tm_kv, CUtensorMap tm_sf, int sf_off, const float* weights,
+     * i64 w_ss, const int* ks, const int* ke, float* logits, i64 l_ss, int s_q, int s_kv, int cols, int compressed,
+     * u32* status)}, the maps by value: q viewed as [s_q·H, D] UINT8 with box D × qRows, kv [s_kv, D] UINT8 with box
+     * D × {@link #sm90MqaBlockKv}, both swizzled by D bytes; the KV scales (contiguous FP32, 4-byte aligned) as rows of
+     * 4, FLOAT32 dims {4, ceil((sf_off + s_kv) / 4)} with a 16-byte pitch and box 4 × {@link #sm90MqaSfBoxRows},
+     * unswizzled, based {@code sf_off} (0..3) elements below the scales so that the base is 16-byte aligned (the last
+     * row may reach 12 bytes past the scales, never past their 16-byte granule); weights [s_q, H] with unit column
+     * stride; logits [s_q, cols]; status may be null (the watchdog then only traps).
      *
      * <p>Launch: grid (any x ≥ 1; the CTAs stride over the query blocks), block ({@link #sm90MqaThreads}), dynamic
      * shared memory {@link #sm90MqaSharedBytes}.
@@ -410,6 +422,16 @@ public final class CudaSources {
      */
     public static KernelSource sm90Fp8MqaLogits(int heads, int headDim, int qRows, int mathWgs, boolean pingpong,
             int stages) {
+        return sm90Fp8MqaLogits(heads, headDim, qRows, mathWgs, pingpong, stages, false);
+    }
+
+    /**
+     * {@link #sm90Fp8MqaLogits(int, int, int, int, boolean, int)} writing FP32 or, with {@code bf16Logits}, BF16
+     * logits ({@code u16* logits}, each FP32 logit rounded to nearest even at its store; {@code DG_LOGITS_BF16}); the
+     * BF16 kernel has its own name (suffix {@code _bf16}).
+     */
+    public static KernelSource sm90Fp8MqaLogits(int heads, int headDim, int qRows, int mathWgs, boolean pingpong,
+            int stages, boolean bf16Logits) {
         require(heads == 32 || heads == 64, "heads must be 32 or 64, got " + heads);
         require(headDim == 32 || headDim == 64 || headDim == 128, "headDim must be 32, 64 or 128, got " + headDim);
         require(mathWgs >= 2 && mathWgs <= 4, "mathWgs must be 2, 3 or 4, got " + mathWgs);
@@ -418,10 +440,10 @@ public final class CudaSources {
         require(!pingpong || (qRows == 128 && mathWgs == 2), "pingpong needs qRows 128 and 2 math warpgroups");
         require(stages >= 2 && stages <= 8 && sm90MqaSharedBytes(headDim, qRows, mathWgs, stages) <= SM90_SMEM_LIMIT,
                 "stages must be in [2, 8] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
-        return SourceAssembler.classpath().assemble("sm90_fp8_mqa_logits", "dg_sm90_fp8_mqa_logits_h" + heads + "_d"
-                + headDim + "_q" + qRows + "_w" + mathWgs + (pingpong ? "_pp" : "") + "_s" + stages,
+        return logitsKernel("sm90_fp8_mqa_logits", "dg_sm90_fp8_mqa_logits_h" + heads + "_d" + headDim + "_q" + qRows
+                + "_w" + mathWgs + (pingpong ? "_pp" : "") + "_s" + stages,
                 constants("DG_HEADS", heads, "DG_HEAD_DIM", headDim, "DG_Q_ROWS", qRows, "DG_MATH_WGS", mathWgs,
-                        "DG_PINGPONG", pingpong ? 1 : 0, "DG_KV_STAGES", stages));
+                        "DG_PINGPONG", pingpong ? 1 : 0, "DG_KV_STAGES", stages), bf16Logits);
     }
 
     /** Threads of the Hopper MQA kernel: one producer warpgroup plus the math warpgroups. */
@@ -436,15 +458,26 @@ public final class CudaSources {
 
     /**
      * Dynamic shared memory of the Hopper MQA kernel (its kSmemBytes): 1 KB of alignment slack, two q stages, the
-     * KV stages and 1 KB of barriers.
+     * KV stages (each a tile and its FP32 scales) and 1 KB of barriers.
      */
     public static int sm90MqaSharedBytes(int headDim, int qRows, int mathWgs, int stages) {
-        return 1024 + 2 * qRows * headDim + stages * sm90MqaBlockKv(mathWgs) * headDim + 1024;
+        return 1024 + 2 * qRows * headDim + stages * sm90MqaStageBytes(headDim, mathWgs) + 1024;
     }
 
     /** The deepest KV pipeline that fits (at most 8), as the kernel's DG_KV_STAGES=0 picks it. */
     public static int sm90MqaMaxStages(int headDim, int qRows, int mathWgs) {
-        return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * qRows * headDim) / (sm90MqaBlockKv(mathWgs) * headDim));
+        return Math.min(8, (SM90_SMEM_LIMIT - 2048 - 2 * qRows * headDim) / sm90MqaStageBytes(headDim, mathWgs));
+    }
+
+    /** A KV tile and the 16-byte rows of scales that cover it from any start (kSmemSfBytes: 128-byte multiples). */
+    private static int sm90MqaStageBytes(int headDim, int mathWgs) {
+        int blockKv = sm90MqaBlockKv(mathWgs);
+        return blockKv * headDim + Math.ceilDiv(sm90MqaSfBoxRows(mathWgs) * 16, 128) * 128;
+    }
+
+    /** Rows of 4 KV scales one tile of the Hopper MQA kernel loads (its kSfBoxRows): a tile from any start. */
+    public static int sm90MqaSfBoxRows(int mathWgs) {
+        return sm90MqaBlockKv(mathWgs) / 4 + 1;
     }
 
     /**
@@ -464,15 +497,25 @@ public final class CudaSources {
      * {@link #sm90PagedMqaSharedBytes}.
      */
     public static KernelSource sm90Fp8PagedMqaLogits(int heads, int headDim, int nextN, int blockKv, int stages) {
+        return sm90Fp8PagedMqaLogits(heads, headDim, nextN, blockKv, stages, false);
+    }
+
+    /**
+     * {@link #sm90Fp8PagedMqaLogits(int, int, int, int, int)} writing FP32 or, with {@code bf16Logits}, BF16 logits
+     * ({@code u16* logits}, rounded to nearest even at the store; {@code DG_LOGITS_BF16}); the BF16 kernel has its own
+     * name (suffix {@code _bf16}).
+     */
+    public static KernelSource sm90Fp8PagedMqaLogits(int heads, int headDim, int nextN, int blockKv, int stages,
+            boolean bf16Logits) {
         require(heads == 32 || heads == 64, "heads must be 32 or 64, got " + heads);
         require(headDim == 32 || headDim == 64 || headDim == 128, "headDim must be 32, 64 or 128, got " + headDim);
         require(nextN == 1 || nextN == 2, "nextN must be 1 or 2, got " + nextN);
         require(blockKv == 32 || blockKv == 64, "blockKv must be 32 or 64, got " + blockKv);
         require(stages >= 2 && stages <= 8 && sm90PagedMqaSharedBytes(heads, headDim, nextN, stages) <= SM90_SMEM_LIMIT,
                 "stages must be in [2, 8] and fit " + SM90_SMEM_LIMIT + " B of shared memory, got " + stages);
-        return SourceAssembler.classpath().assemble("sm90_fp8_paged_mqa_logits", "dg_sm90_fp8_paged_mqa_logits_h"
-                + heads + "_d" + headDim + "_n" + nextN + "_b" + blockKv + "_s" + stages, constants("DG_HEADS", heads,
-                "DG_HEAD_DIM", headDim, "DG_NEXT_N", nextN, "DG_BLOCK_KV", blockKv, "DG_KV_STAGES", stages));
+        return logitsKernel("sm90_fp8_paged_mqa_logits", "dg_sm90_fp8_paged_mqa_logits_h" + heads + "_d" + headDim
+                + "_n" + nextN + "_b" + blockKv + "_s" + stages, constants("DG_HEADS", heads, "DG_HEAD_DIM", headDim,
+                "DG_NEXT_N", nextN, "DG_BLOCK_KV", blockKv, "DG_KV_STAGES", stages), bf16Logits);
     }
 
     /**
@@ -509,11 +552,19 @@ public final class CudaSources {
      * int cols)}, same launch.
      */
     public static KernelSource mqaLogitsClean(int threads, int chunkCols, boolean paged) {
+        return mqaLogitsClean(threads, chunkCols, paged, false);
+    }
+
+    /**
+     * {@link #mqaLogitsClean(int, int, boolean)} over FP32 or, with {@code bf16Logits}, BF16 logits ({@code u16*
+     * logits}, −inf = 0xFF80); the BF16 kernel has its own name (suffix {@code _bf16}).
+     */
+    public static KernelSource mqaLogitsClean(int threads, int chunkCols, boolean paged, boolean bf16Logits) {
         requireThreads(threads);
         require(chunkCols >= 4 && chunkCols % 4 == 0, "chunkCols must be a positive multiple of 4, got " + chunkCols);
         String family = paged ? "paged_mqa_logits_clean" : "mqa_logits_clean";
-        return SourceAssembler.classpath().assemble(family, "dg_" + family + "_t" + threads + "_k" + chunkCols,
-                constants("DG_THREADS", threads, "DG_CHUNK_COLS", chunkCols));
+        return logitsKernel(family, "dg_" + family + "_t" + threads + "_k" + chunkCols,
+                constants("DG_THREADS", threads, "DG_CHUNK_COLS", chunkCols), bf16Logits);
     }
 
     /**
@@ -532,8 +583,17 @@ public final class CudaSources {
      * covers every output position, so the kernel takes no schedule.
      */
     public static KernelSource pagedMqaLogits(int heads, int headDim, int tileKv) {
-        return SourceAssembler.classpath().assemble("paged_mqa_logits", "dg_paged_mqa_logits_h" + heads + "_d"
-                + headDim + "_t" + tileKv, mqaConstants(heads, headDim, tileKv));
+        return pagedMqaLogits(heads, headDim, tileKv, false);
+    }
+
+    /**
+     * {@link #pagedMqaLogits(int, int, int)} writing FP32 or, with {@code bf16Logits}, BF16 logits ({@code u16*
+     * logits}, rounded as {@code Bf16.fromFloat}, −inf = 0xFF80); the BF16 kernel has its own name (suffix
+     * {@code _bf16}).
+     */
+    public static KernelSource pagedMqaLogits(int heads, int headDim, int tileKv, boolean bf16Logits) {
+        return logitsKernel("paged_mqa_logits", "dg_paged_mqa_logits_h" + heads + "_d" + headDim + "_t" + tileKv,
+                mqaConstants(heads, headDim, tileKv), bf16Logits);
     }
 
     /** Threads of the metadata kernel's one block: they read the context lengths in parallel. */
@@ -663,6 +723,19 @@ public final class CudaSources {
                 + " got " + headDim);
         requireThreads(tileKv);
         return constants("DG_HEADS", heads, "DG_HEAD_DIM", headDim, "DG_TILE_KV", tileKv);
+    }
+
+    /**
+     * An MQA logits kernel (or clean pass) of {@code family}: the FP32 variant exactly as before (no extra constant,
+     * the same name, so its cache key and code are unchanged), the BF16 one with {@code DG_LOGITS_BF16} and its own
+     * name.
+     */
+    private static KernelSource logitsKernel(String family, String name, Map<String, Long> constants,
+            boolean bf16Logits) {
+        if (bf16Logits) {
+            constants.put("DG_LOGITS_BF16", 1L);
+        }
+        return SourceAssembler.classpath().assemble(family, bf16Logits ? name + "_bf16" : name, constants);
     }
 
     private static KernelSource elementwise(String family, int elementBytes, int threads) {

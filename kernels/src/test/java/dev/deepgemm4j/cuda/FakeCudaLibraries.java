@@ -138,6 +138,11 @@ public final class FakeCudaLibraries {
             return array("fake_stats", 16 * 8).getAtIndex(ValueLayout.JAVA_LONG, i);
         }
 
+        /** {@code fake_memsets}: cuMemsetD8/16/32 calls so far. */
+        public long memsets() {
+            return array("fake_memsets", 8).get(ValueLayout.JAVA_LONG, 0);
+        }
+
         /** {@code fake_pool_release_threshold[device]}: -2 until set. */
         public long poolReleaseThreshold(int device) {
             return array("fake_pool_release_threshold", 8 * 8).getAtIndex(ValueLayout.JAVA_LONG, device);

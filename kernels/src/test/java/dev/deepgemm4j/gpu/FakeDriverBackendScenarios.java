@@ -483,26 +483,58 @@ public final class FakeDriverBackendScenarios {
         assertEquals(sm90Before + 1, MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum());
         long pitch = 768; // align(300 + 256, 256)
         assertEquals(pitch, logits.stride(0));
-        // 2 query blocks of 4 queries; D = 64: 8 KV stages, 149504 B; 4 math warpgroups + the producer.
-        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 149504,
-                List.of(q.dataAddress(), kv.data().dataAddress()), kv.scales().dataAddress(), w.dataAddress(), 32L,
+        // 2 query blocks of 4 queries; D = 64: 8 KV stages of 256 rows and 65 rows of 4 scales (1152 B), 158720 B;
+        // 4 math warpgroups + the producer. The scales are 16-byte aligned: no offset.
+        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 158720,
+                List.of(q.dataAddress(), kv.data().dataAddress(), kv.scales().dataAddress()), 0, w.dataAddress(), 32L,
                 ks.dataAddress(), ke.dataAddress(), logits.dataAddress(), pitch, s, 300, 300, 0, 0L);
-        // The last map encoded is kv: [300, 64] bytes, boxes of 64 x 256 rows, 64B swizzle.
-        assertEquals(64, fake.tmap(3));
-        assertEquals(300, fake.tmap(4));
-        assertEquals(64, fake.tmap(12));
-        assertEquals(256, fake.tmap(13));
-        assertEquals(2, fake.tmap(23), "swizzle 64B");
+        // The map before the last is kv: [300, 64] bytes, boxes of 64 x 256 rows, 64B swizzle.
+        assertEquals(List.of(0L, 64L, 300L, 64L, 64L, 256L, 2L), List.of(fake.tmapBack(1, 0), fake.tmapBack(1, 3),
+                fake.tmapBack(1, 4), fake.tmapBack(1, 8), fake.tmapBack(1, 12), fake.tmapBack(1, 13),
+                fake.tmapBack(1, 23)), "type, dims, row pitch, box, swizzle of the kv map");
+        // The last is the scales as 16-byte rows: FLOAT32 (7) {4, 75}, pitch 16, boxes of 4 x 65, no swizzle.
+        assertEquals(List.of(7L, 4L, 75L, 16L, 4L, 65L, 0L), List.of(fake.tmap(0), fake.tmap(3), fake.tmap(4),
+                fake.tmap(8), fake.tmap(12), fake.tmap(13), fake.tmap(23)), "type, dims, pitch, box, swizzle of the scales map");
+        // Scales 4 bytes past a 16-byte boundary: mapped from that boundary, one element early (offset 1, 301 elements
+        // in 76 rows).
+        Fp8Tensor offsetKv = new Fp8Tensor(kv.data(), Tensor.zeros(GPU, DType.FP32, 301).narrow(0, 1, 300));
+        long scales = offsetKv.scales().dataAddress();
+        assertEquals(4, scales % 16);
+        DeepGemm.fp8MqaLogits(q, offsetKv, w, ks, ke, false, 0);
+        assertEquals(List.of(scales - 4, 7L, 4L, 76L), List.of(fake.tmap(2), fake.tmap(0), fake.tmap(3),
+                fake.tmap(4)), "base, type and dims of the offset scales map");
+        assertEquals(1, recordedParams().get(3), "sf_off");
         long before = fake.stat(0);
+        long memsetsBefore = fake.memsets();
         Tensor cleaned = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, true, 0);
         assertEquals(before + 2, fake.stat(0), "logits, then the clean pass");
+        assertEquals(memsetsBefore, fake.memsets(), "the kernel and the clean pass write every position: no zero fill");
         // 5 rows of one 8192-column unit each: one CTA of 8 warps.
         assertLaunch("dg_mqa_logits_clean_t256_k8192", new int[] {1, 1, 1}, 256, ks.dataAddress(), ke.dataAddress(),
                 cleaned.dataAddress(), pitch, s, 300);
+        memsetsBefore = fake.memsets();
         Tensor compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100);
-        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 149504,
-                List.of(q.dataAddress(), kv.data().dataAddress()), kv.scales().dataAddress(), w.dataAddress(), 32L,
+        assertEquals(memsetsBefore + 1, fake.memsets(), "without cleaning, unwritten positions are zeros");
+        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 158720,
+                List.of(q.dataAddress(), kv.data().dataAddress(), kv.scales().dataAddress()), 0, w.dataAddress(), 32L,
                 ks.dataAddress(), ke.dataAddress(), compressed.dataAddress(), 512L, s, 300, 100, 1, 0L);
+
+        // BF16 logits: the _bf16 variants of the Hopper kernel and of the clean pass, with the same shared memory and
+        // parameters; rows of align(300 + 256, 512) = 1024 BF16 elements (2048 bytes, on a 1024-byte boundary).
+        before = fake.stat(0);
+        Tensor bf16 = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, true, 0, DType.BF16);
+        assertEquals(before + 2, fake.stat(0), "BF16 logits, then the BF16 clean pass");
+        assertEquals(DType.BF16, bf16.dtype());
+        assertEquals(1024, bf16.stride(0));
+        assertEquals("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8_bf16", recordedKernel(1));
+        assertEquals(List.of(0, w.dataAddress(), 32L, ks.dataAddress(), ke.dataAddress(), bf16.dataAddress(), 1024L, s,
+                300, 300, 0, 0L), recordedParams(1).subList(3, 15), "BF16 kernel parameters after the maps");
+        assertLaunch("dg_mqa_logits_clean_t256_k8192_bf16", new int[] {1, 1, 1}, 256, ks.dataAddress(),
+                ke.dataAddress(), bf16.dataAddress(), 1024L, s, 300);
+        Tensor bf16Compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100, DType.BF16);
+        assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8_bf16", 2, 640, 158720,
+                List.of(q.dataAddress(), kv.data().dataAddress(), kv.scales().dataAddress()), 0, w.dataAddress(), 32L,
+                ks.dataAddress(), ke.dataAddress(), bf16Compressed.dataAddress(), 512L, s, 300, 100, 1, 0L);
 
         // S_kv = 200 is less than one KV box: the SIMT kernel.
         Fp8Tensor shortKv = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, 200, 64),
@@ -513,6 +545,11 @@ public final class FakeDriverBackendScenarios {
         assertLaunch("dg_mqa_logits_h32_d64_t256", new int[] {5, 1, 1}, 256, q.dataAddress(), 32L * 64, 64L,
                 shortKv.data().dataAddress(), 64L, shortKv.scales().dataAddress(), 1L, w.dataAddress(), 32L,
                 ks.dataAddress(), ke.dataAddress(), simt.dataAddress(), 512L, s, 200, 200, 0);
+        Tensor simtBf16 = DeepGemm.fp8MqaLogits(q, shortKv, w, ks, ke, false, 0, DType.BF16);
+        assertEquals(simtBefore + 2, MqaLogitsLauncher.SIMT_PLAIN_LAUNCHES.sum());
+        assertLaunch("dg_mqa_logits_h32_d64_t256_bf16", new int[] {5, 1, 1}, 256, q.dataAddress(), 32L * 64, 64L,
+                shortKv.data().dataAddress(), 64L, shortKv.scales().dataAddress(), 1L, w.dataAddress(), 32L,
+                ks.dataAddress(), ke.dataAddress(), simtBf16.dataAddress(), 512L, s, 200, 200, 0);
     }
 
     static void pagedMetadataAndLogits() {
@@ -540,10 +577,23 @@ public final class FakeDriverBackendScenarios {
         assertEquals(3, fake.tmap(1), "rank");
         assertEquals(blockBytes, fake.tmap(9), "block stride");
         long before = fake.stat(0);
+        long memsetsBefore = fake.memsets();
         Tensor cleaned = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true);
         assertEquals(before + 2, fake.stat(0), "logits, then the paged clean pass");
+        assertEquals(memsetsBefore, fake.memsets(), "no zero fill of a cleaned output");
         assertLaunch("dg_paged_mqa_logits_clean_t256_k8192", new int[] {1, 1, 1}, 256, lens.dataAddress(), 2L, nextN,
                 cleaned.dataAddress(), 512L, batch * nextN, 300);
+
+        // BF16 logits (rows of align(300, 512) = 512 elements): the _bf16 variants, same parameters.
+        before = fake.stat(0);
+        Tensor bf16 = DeepGemm.fp8PagedMqaLogits(q, cache, w, lens, table, meta, 300, true, DType.BF16);
+        assertEquals(before + 2, fake.stat(0), "BF16 logits, then the BF16 paged clean pass");
+        assertEquals(DType.BF16, bf16.dtype());
+        assertEquals("dg_sm90_fp8_paged_mqa_logits_h64_d128_n2_b64_s5_bf16", recordedKernel(1));
+        assertEquals(List.of(meta.dataAddress(), bf16.dataAddress(), 512L, batch, 300, 0L),
+                recordedParams(1).subList(12, 18), "BF16 kernel: schedule, logits, l_sr, batch, max_context_len");
+        assertLaunch("dg_paged_mqa_logits_clean_t256_k8192_bf16", new int[] {1, 1, 1}, 256, lens.dataAddress(), 2L,
+                nextN, bf16.dataAddress(), 512L, batch * nextN, 300);
 
         // Blocks 8452 B apart (not a 16-byte multiple): no TMA map, the SIMT kernel.
         long oddBytes = 64L * 132 + 4;
@@ -554,6 +604,11 @@ public final class FakeDriverBackendScenarios {
                 2L * 64 * 128, 64L * 128, 128L, oddCache.dataAddress(), oddBytes, 5, w.dataAddress(), 64L,
                 lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, simt.dataAddress(), 512L, batch, 300, nextN, 64,
                 1);
+        Tensor simtBf16 = DeepGemm.fp8PagedMqaLogits(q, oddCache, w, lens, table, meta, 300, false, DType.BF16);
+        assertLaunch("dg_paged_mqa_logits_h64_d128_t256_bf16", new int[] {3, 2, 1}, 256, q.dataAddress(),
+                2L * 64 * 128, 64L * 128, 128L, oddCache.dataAddress(), oddBytes, 5, w.dataAddress(), 64L,
+                lens.dataAddress(), 2L, table.dataAddress(), 4L, 4, simtBf16.dataAddress(), 512L, batch, 300, nextN,
+                64, 0);
     }
 
     static void quantize() {
@@ -600,6 +655,14 @@ public final class FakeDriverBackendScenarios {
         assertThrows(DeepGemmArgumentException.class, () -> DeepGemm.fp8GemmNt(a, b, d));
         assertThrows(DeepGemmArgumentException.class,
                 () -> DeepGemm.fp8GemmNt(a, fp8(136, 384, 2, 3), Tensor.zeros(DType.BF16, 7, 136)));
+        Tensor q = Tensor.zeros(GPU, DType.FP8_E4M3, 5, 32, 64);
+        Fp8Tensor kv = fp8(300, 64, 300, 1);
+        Fp8Tensor kvFlat = new Fp8Tensor(kv.data(), kv.scales().view(300));
+        Tensor w = Tensor.zeros(GPU, DType.FP32, 5, 32);
+        Tensor ks = Tensor.zeros(GPU, DType.INT32, 5);
+        DeepGemmArgumentException dtype = assertThrows(DeepGemmArgumentException.class,
+                () -> DeepGemm.fp8MqaLogits(q, kvFlat, w, ks, ks, true, 0, DType.FP8_E4M3));
+        assertEquals("logits_dtype", dtype.argument());
         assertEquals(before, CudaBackend.launchCount());
         assertEquals(driverBefore, fake.stat(0));
     }

@@ -4,10 +4,12 @@ import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
 import static dev.deepgemm4j.gpu.GpuTestSupport.copyInto;
 import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
+import static dev.deepgemm4j.gpu.GpuTestSupport.viewBytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepgemm4j.Bf16;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Gpu;
@@ -17,9 +19,11 @@ import dev.deepgemm4j.Tensor;
 import dev.deepgemm4j.backend.Backend;
 import dev.deepgemm4j.backend.Backends;
 import dev.deepgemm4j.testing.RandomTensors;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.Arrays;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -31,6 +35,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * metadata, and paged logits. Whole output buffers must match byte for byte (so the −inf masks are exact and
  * positions neither side writes keep their zeros); visible logits also agree by calc_diff below 1e-10. Where the
  * Hopper plain kernel ran (another summation order) only the visible logits may differ, by calc_diff below 1e-5.
+ * BF16 logits are held to the same rules against the CPU's BF16 logits (where the FP32 sums differ slightly, their
+ * roundings may differ by one BF16 ulp, well within the calc_diff bound) and must be the GPU's own FP32 logits rounded
+ * to nearest even, bit for bit.
  */
 @Tag("gpu")
 class GpuMqaLogitsTest {
@@ -73,6 +80,40 @@ class GpuMqaLogitsTest {
         assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
     }
 
+    /** BF16 plain logits: the BF16 kernels (Hopper on sm_90) against the CPU's BF16 and the GPU's FP32 logits. */
+    @ParameterizedTest(name = "H={0} D={1} clean={2} max_seqlen_k={3} S_kv={4}")
+    @CsvSource({"64,128,true,0,700", "32,64,false,0,700", "64,32,true,0,200", "32,128,false,320,700"})
+    void plainBf16(int h, int d, boolean clean, int maxSeqlenK, int sKv) {
+        SplittableRandom rng = new SplittableRandom(7000L + h * 1000L + d + maxSeqlenK + sKv);
+        int[][] ranges = GpuTestSupport.ranges(rng, S, sKv);
+        if (maxSeqlenK > 0) {
+            for (int i = 0; i < S; i++) {
+                ranges[1][i] = Math.min(ranges[1][i], ranges[0][i] + maxSeqlenK);
+            }
+        }
+        Tensor q = RandomTensors.fp8(rng, S, h, d);
+        Fp8Tensor kv = new Fp8Tensor(RandomTensors.fp8(rng, sKv, d), RandomTensors.scales(rng, sKv));
+        Tensor weights = RandomTensors.uniform(rng, DType.FP32, S, h);
+        Tensor ks = Tensor.ofInts(ranges[0], S);
+        Tensor ke = Tensor.ofInts(ranges[1], S);
+        Tensor cpu = DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK, DType.BF16);
+        Tensor qGpu = toGpu(q);
+        Fp8Tensor kvGpu = toGpu(kv);
+        Tensor wGpu = toGpu(weights);
+        Tensor ksGpu = toGpu(ks);
+        Tensor keGpu = toGpu(ke);
+        long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
+        Tensor gpu = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK, DType.BF16);
+        boolean hopperRan = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum() > sm90;
+        // S_kv = 200 is less than one Hopper KV tile: the SIMT kernel everywhere.
+        assertEquals(GpuTestSupport.hopper() && sKv >= 256, hopperRan, "the Hopper kernel runs exactly on sm_90");
+        assertEquals(DType.BF16, gpu.dtype());
+        int[] base = maxSeqlenK > 0 ? ranges[0] : new int[S];
+        assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
+        Tensor gpuFp32 = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK);
+        assertRoundedFromFp32(gpuFp32.toHost(), gpu.toHost());
+    }
+
     /**
      * The Hopper plain kernel (the SIMT one elsewhere) on ragged ranges — empty rows, length-1 ranges, ranges across
      * the 256-row KV tile edges and the 128-row q block edges — with some negative KV scales, every (H, D), and a
@@ -113,10 +154,10 @@ class GpuMqaLogitsTest {
             assertEquals(GpuTestSupport.hopper() ? sm90 + 1 : sm90, MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum(),
                     "Hopper plain launches");
             assertOutput(cpu, first, ranges[0], ranges[1], new int[s], clean, GpuTestSupport.hopper());
-            byte[] want = storageBytes(first);
+            byte[] want = viewBytes(first);
             for (int rerun = 0; rerun < 20; rerun++) {
                 Tensor again = run.get();
-                assertArrayEquals(want, storageBytes(again), "rerun " + rerun + " differs");
+                assertArrayEquals(want, viewBytes(again), "rerun " + rerun + " differs");
                 again.close();
             }
             first.close();
@@ -126,14 +167,20 @@ class GpuMqaLogitsTest {
     }
 
     /**
-     * A plain or paged output against the CPU's: byte for byte where the SIMT kernel ran; where the Hopper kernel ran, every
-     * storage byte outside the visible logits (the −inf masks, the untouched zeros, the padding) byte for byte and
-     * the visible logits finite and within calc_diff 1e-5.
+     * A plain or paged output against the CPU's: byte for byte where the SIMT kernel ran; where the Hopper kernel ran,
+     * every byte outside the visible logits (the −inf masks, the untouched zeros, the padding) byte for byte and the
+     * visible logits finite and within calc_diff 1e-5. A cleaned output's buffer is not zero-filled, so its padding
+     * (storage outside the view) holds whatever the allocator left there and is not compared.
      */
     private static void assertOutput(Tensor cpu, Tensor gpu, int[] from, int[] to, int[] base, boolean clean,
             boolean hopperRan) {
         if (!hopperRan) {
-            assertSameStorage(cpu, gpu);
+            if (clean) {
+                assertArrayEquals(cpu.shape(), gpu.shape(), "shape");
+                assertArrayEquals(viewBytes(cpu), viewBytes(gpu), "logits");
+            } else {
+                assertSameStorage(cpu, gpu);
+            }
             assertVisibleClose(cpu, gpu.toHost(), from, to, base, clean, 1e-10);
             return;
         }
@@ -142,20 +189,22 @@ class GpuMqaLogitsTest {
         byte[] want = storageBytes(cpu);
         byte[] got = storageBytes(gpu);
         assertEquals(want.length, got.length, "storage size");
-        boolean[] visible = new boolean[want.length];
+        // Bytes left out of the comparison: the visible logits (compared by value below) and, when cleaned, the padding.
+        boolean[] skip = new boolean[want.length];
+        Arrays.fill(skip, clean);
+        int bytes = cpu.dtype().byteSize();
         for (int i = 0; i < cpu.size(0); i++) {
             for (int c = 0; c < cpu.size(1); c++) {
                 int j = base[i] + c;
-                if (j >= from[i] && j < to[i]) {
-                    long at = 4 * (cpu.offset() + i * cpu.stride(0) + c * cpu.stride(1));
-                    for (int b = 0; b < 4; b++) {
-                        visible[(int) at + b] = true;
-                    }
+                boolean visible = j >= from[i] && j < to[i];
+                long at = bytes * (cpu.offset() + i * cpu.stride(0) + c * cpu.stride(1));
+                for (int b = 0; b < bytes; b++) {
+                    skip[(int) at + b] = visible;
                 }
             }
         }
         for (int i = 0; i < want.length; i++) {
-            if (!visible[i] && want[i] != got[i]) {
+            if (!skip[i] && want[i] != got[i]) {
                 throw new AssertionError("Hopper logits differ from the CPU's outside the visible positions at"
                         + " storage byte " + i + ": " + got[i] + " instead of " + want[i]);
             }
@@ -211,12 +260,73 @@ class GpuMqaLogitsTest {
             assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
             int rows = batch * nextN;
             assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
-            byte[] want = storageBytes(gpu);
+            byte[] want = viewBytes(gpu);
             for (int rerun = 0; rerun < 5; rerun++) {
-                assertArrayEquals(want, storageBytes(run.get()), "rerun " + rerun + " differs");
+                assertArrayEquals(want, viewBytes(run.get()), "rerun " + rerun + " differs");
             }
         } finally {
             DeepGemm.setNumSms(savedSms);
+        }
+    }
+
+    /** BF16 paged logits: the BF16 kernels against the CPU's BF16 logits and the GPU's FP32 logits. */
+    @ParameterizedTest(name = "next_n={0} H={1} D={2} block_kv={3} clean={4} num_sms={5}")
+    @CsvSource({"1,64,128,64,true,0", "2,64,128,64,true,0", "2,32,64,32,false,0", "1,32,32,32,true,5",
+        "2,64,128,64,false,3"})
+    void pagedBf16(int nextN, int h, int d, int blockKv, boolean clean, int numSms) {
+        SplittableRandom rng = new SplittableRandom(9000L + nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms);
+        int batch = 6;
+        GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
+        Tensor lens = contextLens(rng, batch, nextN);
+        Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
+        Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
+        int savedSms = DeepGemm.getNumSms();
+        if (numSms > 0) {
+            DeepGemm.setNumSms(numSms);
+        }
+        try {
+            Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
+            Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
+                    scheduleCpu, MAX_CONTEXT, clean, DType.BF16);
+            Tensor lensGpu = toGpu(lens);
+            Tensor qGpu = toGpu(q);
+            Tensor cacheGpu = toGpu(cache.kvCache());
+            Tensor wGpu = toGpu(weights);
+            Tensor tableGpu = toGpu(cache.blockTable());
+            Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
+            long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+            Tensor gpu = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
+                    MAX_CONTEXT, clean, DType.BF16);
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
+            assertEquals(DType.BF16, gpu.dtype());
+            int rows = batch * nextN;
+            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
+            Tensor gpuFp32 = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
+                    MAX_CONTEXT, clean);
+            assertRoundedFromFp32(gpuFp32.toHost(), gpu.toHost());
+        } finally {
+            DeepGemm.setNumSms(savedSms);
+        }
+    }
+
+    /**
+     * Every element of {@code bf16} is the FP32 element of {@code fp32} (the same call with FP32 logits) rounded to
+     * nearest even, bit for bit: the two variants compute the same FP32 sums, and −inf and untouched zeros map to
+     * themselves.
+     */
+    private static void assertRoundedFromFp32(Tensor fp32, Tensor bf16) {
+        assertArrayEquals(fp32.shape(), bf16.shape(), "shape");
+        for (int i = 0; i < fp32.size(0); i++) {
+            for (int c = 0; c < fp32.size(1); c++) {
+                float v = fp32.getFloat(i, c);
+                short bits = bf16.hostSegment().get(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * bf16.elementOffset(i, c));
+                if (bits != Bf16.fromFloat(v)) {
+                    throw new AssertionError("BF16 logit at row " + i + " col " + c + " is 0x"
+                            + Integer.toHexString(bits & 0xFFFF) + ", the FP32 logit " + v + " rounds to 0x"
+                            + Integer.toHexString(Bf16.fromFloat(v) & 0xFFFF));
+                }
+            }
         }
     }
 
@@ -267,7 +377,7 @@ class GpuMqaLogitsTest {
                         scheduleCpu, MAX_CONTEXT, true);
                 int rows = batch * nextN;
                 if (round == 2) {
-                    assertSameStorage(cpu, logitsGpu);
+                    assertArrayEquals(viewBytes(cpu), viewBytes(logitsGpu), "all -inf");
                 } else {
                     assertOutput(cpu, logitsGpu, new int[rows], lens.toIntArray(), new int[rows], true, hopperRan);
                 }

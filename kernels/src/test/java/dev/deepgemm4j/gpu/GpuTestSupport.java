@@ -70,6 +70,11 @@ final class GpuTestSupport {
         return flat.toHost().toByteArray();
     }
 
+    /** The bytes of {@code t}'s elements in row-major order (its storage's padding left out). */
+    static byte[] viewBytes(Tensor t) {
+        return t.toHost().contiguousCopy().toByteArray();
+    }
+
     /** A host tensor of {@code shape} with row pitch {@code pitch} whose whole storage holds {@link #POISON}. */
     static Tensor poisoned(DType dtype, long[] shape, long pitch) {
         long[] strides = contiguous(shape);

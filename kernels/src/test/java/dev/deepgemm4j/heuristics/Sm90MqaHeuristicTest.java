@@ -2,6 +2,7 @@ package dev.deepgemm4j.heuristics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +14,9 @@ class Sm90MqaHeuristicTest {
 
     @Test
     void everyHeadsAndDimGetsTheFourWarpgroupKernelWithTheDeepestPipelineThatFits() {
-        // D: stages, dynamic shared memory (1 KB slack + 2 q stages of 128·D + stages·256·D + 1 KB of barriers).
-        int[][] expected = {{32, 8, 75776}, {64, 8, 149504}, {128, 6, 231424}};
+        // D: stages, dynamic shared memory (1 KB slack + 2 q stages of 128·D + stages·(256·D + 65 rows of 4 scales in
+        // 1152 bytes) + 1 KB of barriers).
+        int[][] expected = {{32, 8, 84992}, {64, 8, 158720}, {128, 5, 204416}};
         for (int h : MqaLogitsHeuristic.HEADS) {
             for (int[] e : expected) {
                 Sm90MqaConfig c = MqaLogitsHeuristic.sm90Plain(4096, h, e[0], 132).config();
@@ -44,22 +46,65 @@ class Sm90MqaHeuristicTest {
         assertEquals(10, MqaLogitsHeuristic.sm90Plain(37, 32, 64, 132).geometry().gridX());
         assertEquals(132, MqaLogitsHeuristic.sm90Plain(529, 32, 32, 132).geometry().gridX());
         LaunchGeometry g = MqaLogitsHeuristic.sm90Plain(2048, 64, 128, 132).geometry();
-        assertEquals(List.of(1, 1, 640, 231424), List.of(g.gridY(), g.gridZ(), g.threads(), g.dynamicSharedBytes()));
+        assertEquals(List.of(1, 1, 640, 204416), List.of(g.gridY(), g.gridZ(), g.threads(), g.dynamicSharedBytes()));
     }
 
     @Test
     void theCatalogHoldsExactlyTheConfigurationsTheHeuristicPicks() {
         List<KernelConfig> catalog = KernelCatalog.all();
         List<KernelConfig> sm90 = catalog.stream().filter(c -> c instanceof Sm90MqaConfig).toList();
-        assertEquals(6, sm90.size(), "one per (H, D)");
+        assertEquals(12, sm90.size(), "one per (H, D, logits dtype)");
         for (int h : MqaLogitsHeuristic.HEADS) {
             for (int d : MqaLogitsHeuristic.HEAD_DIMS) {
                 for (long s : new long[] {1, 2048, 8192}) {
-                    assertTrue(sm90.contains(MqaLogitsHeuristic.sm90Plain(s, h, d, 132).config()));
-                    assertTrue(sm90.contains(MqaLogitsHeuristic.sm90Plain(s, h, d, 78).config()));
+                    for (boolean bf16 : new boolean[] {false, true}) {
+                        assertTrue(sm90.contains(MqaLogitsHeuristic.sm90Plain(s, h, d, 132, bf16).config()));
+                        assertTrue(sm90.contains(MqaLogitsHeuristic.sm90Plain(s, h, d, 78, bf16).config()));
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * BF16 logits: every kernel that writes logits has a BF16 variant with its own name (the JIT cache key) and
+     * DG_LOGITS_BF16 baked, and the same launch geometry; the FP32 variants keep their names and bake nothing new.
+     */
+    @Test
+    void bf16LogitsPickDistinctKernelsWithTheSameGeometry() {
+        List<Variants> pairs = List.of(
+                new Variants(MqaLogitsHeuristic.sm90Plain(8192, 64, 128, 132),
+                        MqaLogitsHeuristic.sm90Plain(8192, 64, 128, 132, true)),
+                new Variants(MqaLogitsHeuristic.sm90Paged(64, 128, 2, 64, 132),
+                        MqaLogitsHeuristic.sm90Paged(64, 128, 2, 64, 132, true)),
+                new Variants(MqaLogitsHeuristic.plain(40, 700, 32, 64),
+                        MqaLogitsHeuristic.plain(40, 700, 32, 64, true)),
+                new Variants(MqaLogitsHeuristic.paged(6, 640, 64, 32),
+                        MqaLogitsHeuristic.paged(6, 640, 64, 32, true)),
+                new Variants(MqaLogitsHeuristic.clean(8192, 65536),
+                        MqaLogitsHeuristic.clean(8192, 65536, true)),
+                new Variants(MqaLogitsHeuristic.pagedClean(512, 70000),
+                        MqaLogitsHeuristic.pagedClean(512, 70000, true)));
+        List<KernelConfig> catalog = KernelCatalog.all();
+        for (Variants p : pairs) {
+            var fp32 = p.fp32().config().source();
+            var bf16 = p.bf16().config().source();
+            assertEquals(fp32.family(), bf16.family());
+            assertEquals(fp32.kernelName() + "_bf16", bf16.kernelName());
+            assertFalse(fp32.kernelName().contains("bf16"), fp32.kernelName());
+            assertTrue(bf16.code().contains("#define DG_LOGITS_BF16 1\n"), bf16.kernelName());
+            assertFalse(fp32.code().contains("#define DG_LOGITS_BF16 1"), fp32.kernelName());
+            assertEquals(p.fp32().geometry(), p.bf16().geometry(), bf16.kernelName());
+            assertEquals(p.fp32().config().threads(), p.bf16().config().threads());
+            assertNotEquals(p.fp32().config(), p.bf16().config());
+            assertTrue(catalog.contains(p.fp32().config()) && catalog.contains(p.bf16().config()), bf16.kernelName());
+        }
+        assertTrue(MqaLogitsHeuristic.sm90Plain(8192, 64, 128, 132, true).config().toString().endsWith("BF16 logits"));
+        assertEquals("dg_sm90_fp8_mqa_logits_h64_d128_q128_w4_s5_bf16",
+                MqaLogitsHeuristic.sm90Plain(8192, 64, 128, 132, true).config().source().kernelName());
+    }
+
+    private record Variants(Launch<? extends KernelConfig> fp32, Launch<? extends KernelConfig> bf16) {
     }
 
     @Test
