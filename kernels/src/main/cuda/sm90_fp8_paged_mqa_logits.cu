@@ -98,7 +98,7 @@ constexpr u32 kStages = DG_KV_STAGES > 0
 constexpr u32 kSmemBytes = 1024 + kQStages * kSmemQBytes + kStages * (kSmemKvBytes + kSmemSfBytes) + kBarrierBytes;
 static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in shared memory");
 
-constexpr u32 kProducerRegs = 40;  // the producer holds two units' block ids
+constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = 112;
 static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= 65536, "setmaxnreg budget exceeds the register file");
 
@@ -172,17 +172,6 @@ __device__ __forceinline__ bool next_unit(const int* context_lens, long long cl_
     return false;
 }
 
-// The table entries of unit (a, s)'s blocks that hold positions below the atom's length, −1 for the others (and for
-// every block when !have); the caller still drops entries outside [0, num_blocks).
-__device__ __forceinline__ void unit_blocks(const int* block_table, long long bt_sb, int max_blocks, bool have, int a,
-                                            int s, int len, int (&blk)[kBlocksPerSplit]) {
-#pragma unroll
-    for (u32 i = 0; i < kBlocksPerSplit; i++) {
-        const int x = s * (int) kBlocksPerSplit + (int) i;
-        blk[i] = have && x * (int) kBlockKv < len && x < max_blocks ? __ldg(block_table + a * bt_sb + x) : -1;
-    }
-}
-
 }  // namespace DG_NAMESPACE
 
 typedef long long i64;
@@ -225,10 +214,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
         if (threadIdx.x != kMathWgs * 128) return;
         Ring qr, kr;
         int a = a_begin, s = s_begin, len = 0, q_atom = -1;
-        bool have = next_unit(context_lens, cl_sb, batch, a_end, s_end, a, s, len);
-        int blk[kBlocksPerSplit];
-        unit_blocks(block_table, bt_sb, max_blocks, have, a, s, len, blk);
-        while (have) {
+        while (next_unit(context_lens, cl_sb, batch, a_end, s_end, a, s, len)) {
             if (a != q_atom) {
                 mbar_wait(sm.q_empty + 8 * qr.stage, qr.phase ^ 1, status, kStatusProducerTimeout);
                 mbar_arrive_expect_tx(sm.q_full + 8 * qr.stage, kQRows * kDim);
@@ -236,18 +222,20 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                 qr.advance(kQStages);
                 q_atom = a;
             }
-            // The next unit's block ids are requested before this unit's copies: a table read that misses L2 then
-            // overlaps the wait for a free stage instead of delaying the next unit's copies.
-            int na = a, ns = s + 1, nlen = len;
-            const bool next = next_unit(context_lens, cl_sb, batch, a_end, s_end, na, ns, nlen);
-            int nblk[kBlocksPerSplit];
-            unit_blocks(block_table, bt_sb, max_blocks, next, na, ns, nlen, nblk);
-            // Only valid table entries are fetched.
+            // Only blocks holding positions below the atom's length and valid table entries are fetched.
+            int blk[kBlocksPerSplit];
             u32 bytes = 0;
 #pragma unroll
             for (u32 i = 0; i < kBlocksPerSplit; i++) {
-                if (blk[i] >= num_blocks) blk[i] = -1;
-                if (blk[i] >= 0) bytes += kBlockBytes + kBlockSfBytes;
+                const int x = s * (int) kBlocksPerSplit + (int) i;
+                blk[i] = -1;
+                if (x * (int) kBlockKv < len && x < max_blocks) {
+                    const int id = __ldg(block_table + a * bt_sb + x);
+                    if (id >= 0 && id < num_blocks) {
+                        blk[i] = id;
+                        bytes += kBlockBytes + kBlockSfBytes;
+                    }
+                }
             }
             mbar_wait(sm.kv_empty + 8 * kr.stage, kr.phase ^ 1, status, kStatusProducerTimeout);
             mbar_arrive_expect_tx(sm.kv_full + 8 * kr.stage, bytes);
@@ -262,12 +250,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                 }
             }
             kr.advance(kStages);
-            a = na;
-            s = ns;
-            len = nlen;
-            have = next;
-#pragma unroll
-            for (u32 i = 0; i < kBlocksPerSplit; i++) blk[i] = nblk[i];
+            s++;
         }
         return;
     }
