@@ -100,7 +100,10 @@ static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in sha
 
 constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = 112;
-static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= 65536, "setmaxnreg budget exceeds the register file");
+// setmaxnreg only moves registers within what the CTA was launched with: kNumThreads × the per-thread count ptxas
+// compiles to under the launch bound (the most that fits, in steps of 8). Asking for more hangs the math warpgroups.
+static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= (65536 / kNumThreads / 8 * 8) * kNumThreads,
+              "setmaxnreg budget exceeds the registers the CTA is launched with");
 
 // The logits' element type; the FP32 variant stores the sums as they are.
 #if DG_LOGITS_BF16
