@@ -100,8 +100,7 @@ static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in sha
 
 constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = 112;
-// setmaxnreg only moves registers within what the CTA was launched with: kNumThreads × the per-thread count ptxas
-// compiles to under the launch bound (the most that fits, in steps of 8). Asking for more hangs the math warpgroups.
+// Within the registers the CTA is launched with (see sm90_fp8_mqa_logits.cu):
 static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= (65536 / kNumThreads / 8 * 8) * kNumThreads,
               "setmaxnreg budget exceeds the registers the CTA is launched with");
 
