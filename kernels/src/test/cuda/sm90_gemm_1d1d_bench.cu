@@ -503,8 +503,11 @@ static void run_problem(const KernelConfig& cfg, const Problem& p, int reps, int
     CK(cudaMemset(sums, 0, sizeof(CheckSums)));
     const unsigned long long init_first = ~0ull;
     CK(cudaMemcpy(&sums->first_bad, &init_first, 8, cudaMemcpyHostToDevice));
-    // atol: 1e-3 of the typical |A*B^T| (dequantised operands are ~N(0,1): sqrt(K)); a missing tile is off by ~sqrt(K)
-    const double atol = 1e-3 * (1.0 + std::sqrt(static_cast<double>(ksum) / std::max(1, groups)));
+    // atol: 4e-3 of the typical |A*B^T| (dequantised operands are ~N(0,1): sqrt(K)); a missing tile is off by
+    // ~sqrt(K). The tensor core sums each 128-K block's FP8 products with a truncated mantissa, which leaves isolated
+    // elements off by up to ~2e-3 * sqrt(K): 1e-3 flagged 1-26 elements of 4 of the 13 problems, the same values
+    // from two kernel versions (H100, 2026-12-07).
+    const double atol = 4e-3 * (1.0 + std::sqrt(static_cast<double>(ksum) / std::max(1, groups)));
     check_output<<<1024, 256>>>(d, ref, d_elems, atol, sums);
     unsigned long long* guard_bad;
     CK(cudaMalloc(&guard_bad, 8));
