@@ -7,19 +7,19 @@ import java.util.Arrays;
 /**
  * Validation and dispatch of the MQA logits operators (plain, paged, paged metadata).
  *
-  * <p><b>Output buffers.</b> Both logits operators return a view of a larger buffer, as the GPU kernels may store
-  * whole tiles without column guards. The buffer is zero-filled unless {@code clean_logits}: then the kernel and the
-  * clean pass write every position of the view, and filling first would cost as much as a third kernel. Plain: the
-  * buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
-  * {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
-  * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
-  * {@code align(max_context_len, 1024 / e)}. Rows start on 1024 bytes for either dtype (a TMA-friendly byte alignment,
-  * which halving the element size must not lose), so the stride is a multiple of 256 FP32 or of 512 BF16 elements; the
-  * spare block stays 256 positions.
-  *
-  * <p><b>Logits dtype.</b> {@code logits_dtype} FP32 (the default) or BF16. A BF16 logit is the FP32 logit, computed
-  * in the same order, rounded to nearest even (NaN stays NaN, overflow rounds to ±inf); cleaned positions hold BF16
-  * −inf. The GPU kernels have a variant per dtype; the BF16 one rounds at the store and writes half the bytes.
+ * <p><b>Output buffers.</b> Both logits operators return a view of a larger buffer, as the GPU kernels may store
+ * whole tiles without column guards. The buffer is zero-filled unless {@code clean_logits}: then the kernel and the
+ * clean pass write every position of the view, and filling first would cost as much as a third kernel. Plain: the
+ * buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
+ * {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
+ * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
+ * {@code align(max_context_len, 1024 / e)}. Rows start on 1024 bytes for either dtype (a TMA-friendly byte alignment,
+ * which halving the element size must not lose), so the stride is a multiple of 256 FP32 or of 512 BF16 elements; the
+ * spare block stays 256 positions.
+ *
+ * <p><b>Logits dtype.</b> {@code logits_dtype} FP32 (the default) or BF16. A BF16 logit is the FP32 logit, computed
+ * in the same order, rounded to nearest even (NaN stays NaN, overflow rounds to ±inf); cleaned positions hold BF16
+ * −inf. The GPU kernels have a variant per dtype; the BF16 one rounds at the store and writes half the bytes.
  *
  * <p><b>Positions outside the visible range.</b> With {@code clean_logits} they hold −inf. Without it they are
  * unspecified: the CPU backend leaves the zeros it allocated, a GPU backend whatever the tile stores left there. In
