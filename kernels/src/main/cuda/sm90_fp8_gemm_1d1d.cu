@@ -111,8 +111,8 @@ constexpr u32 kGroupM = DG_GROUP_M > 0 ? DG_GROUP_M : (band_cost(16) < band_cost
 constexpr u32 kProducerRegs = 40;
 constexpr u32 kMathRegs = kNumMathWarpgroups == 1 ? 248 : 232;
 constexpr u32 kLaunchBoundThreads = 384;
-static_assert(128 * kProducerRegs + kNumMathThreads * kMathRegs <= (65536 / kLaunchBoundThreads / 8 * 8) * kNumThreads,
-              "setmaxnreg budget exceeds the register pool");
+static_assert(128 * kProducerRegs + kNumMathThreads * kMathRegs <= setmaxnreg_pool(kLaunchBoundThreads, kNumThreads),
+              "setmaxnreg budget exceeds the registers the CTA is launched with");
 
 constexpr u32 kStatusMisalignedSmem = 1;
 constexpr u32 kStatusProducerTimeout = 2;

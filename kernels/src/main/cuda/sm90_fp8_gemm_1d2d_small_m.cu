@@ -88,8 +88,7 @@ static_assert(kStages >= 2 && kSmemBytes <= DG_SMEM_LIMIT, "tile does not fit in
 constexpr u32 kProducerRegs = 40;
 constexpr u32 kMathRegs = kNumMathWarpgroups == 1 ? 256 : 232;
 constexpr u32 kLaunchBoundThreads = 384;
-// setmaxnreg only moves registers within what the CTA was launched with (see sm90_fp8_gemm_1d1d.cu).
-static_assert(128 * kProducerRegs + kNumMathThreads * kMathRegs <= (65536 / kLaunchBoundThreads / 8 * 8) * kNumThreads,
+static_assert(128 * kProducerRegs + kNumMathThreads * kMathRegs <= setmaxnreg_pool(kLaunchBoundThreads, kNumThreads),
               "setmaxnreg budget exceeds the registers the CTA is launched with");
 
 constexpr u32 kStatusMisalignedSmem = 1;

@@ -114,19 +114,11 @@ static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in sha
 // setmaxnreg budgets: 24 for the producer, the rest of the register file to the math warpgroups.
 constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = kMathWgs == 2 ? 240 : (kMathWgs == 3 ? 160 : 112);
-// setmaxnreg only moves registers within what the CTA was launched with: kNumThreads × the per-thread count ptxas
-// compiles to under the launch bound (the most that fits, in steps of 8). Asking for more hangs the math warpgroups.
-static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= (65536 / kNumThreads / 8 * 8) * kNumThreads,
+static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= setmaxnreg_pool(kNumThreads, kNumThreads),
               "setmaxnreg budget exceeds the registers the CTA is launched with");
 
-// The logits' element type; the FP32 variant stores the sums as they are.
-#if DG_LOGITS_BF16
-typedef unsigned short logit_t;
-__device__ __forceinline__ logit_t to_logit(float x) { return bf16_rn(x); }
-#else
-typedef float logit_t;
-__device__ __forceinline__ logit_t to_logit(float x) { return x; }
-#endif
+typedef Logit<DG_LOGITS_BF16 != 0> LogitOut;
+typedef LogitOut::type logit_t;
 
 constexpr u32 kStatusProducerTimeout = 2;
 constexpr u32 kStatusMathTimeout = 3;
@@ -381,7 +373,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
             if (tile.j0 >= lo_all && tile.j0 + (int) kBlockKv <= hi_all) {
 #pragma unroll
                 for (u32 i = 0; i < kLaneValues; i++) {
-                    out[lane_query(i)][j + 8 * (int) lane_row(i, quad)] = to_logit(mine[i]);
+                    out[lane_query(i)][j + 8 * (int) lane_row(i, quad)] = LogitOut::from(mine[i]);
                 }
             } else {
                 // An edge tile: each value's query range decides (reread: holding it for every tile costs registers).
@@ -392,7 +384,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                     int a, b;
                     query_range(ks, ke, q, s_q, s_kv, cols, compressed, a, b);
                     if (jr >= a && jr < b) {
-                        logits[(long long) q * l_ss + jr - (compressed ? a : 0)] = to_logit(mine[i]);
+                        logits[(long long) q * l_ss + jr - (compressed ? a : 0)] = LogitOut::from(mine[i]);
                     }
                 }
             }

@@ -100,18 +100,11 @@ static_assert(kStages >= 2 && kSmemBytes <= kSmemLimit, "tiles do not fit in sha
 
 constexpr u32 kProducerRegs = 24;
 constexpr u32 kMathRegs = 112;
-// Within the registers the CTA is launched with (see sm90_fp8_mqa_logits.cu):
-static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= (65536 / kNumThreads / 8 * 8) * kNumThreads,
+static_assert(128 * kProducerRegs + 128 * kMathWgs * kMathRegs <= setmaxnreg_pool(kNumThreads, kNumThreads),
               "setmaxnreg budget exceeds the registers the CTA is launched with");
 
-// The logits' element type; the FP32 variant stores the sums as they are.
-#if DG_LOGITS_BF16
-typedef unsigned short logit_t;
-__device__ __forceinline__ logit_t to_logit(float x) { return bf16_rn(x); }
-#else
-typedef float logit_t;
-__device__ __forceinline__ logit_t to_logit(float x) { return x; }
-#endif
+typedef Logit<DG_LOGITS_BF16 != 0> LogitOut;
+typedef LogitOut::type logit_t;
 
 constexpr u32 kStatusProducerTimeout = 2;
 constexpr u32 kStatusMathTimeout = 3;
@@ -347,7 +340,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
 #pragma unroll
             for (u32 t = 0; t < kNextN; t++) {
                 if ((r * kNextN + t) % 4 != quad) continue;
-                if (pr < tok_len[t]) row[t][pr] = to_logit(valid ? part[r][t] * scale : __int_as_float(0x7fc00000));
+                if (pr < tok_len[t]) row[t][pr] = LogitOut::from(valid ? part[r][t] * scale : __int_as_float(0x7fc00000));
             }
         }
         s++;

@@ -103,6 +103,12 @@ __host__ __device__ constexpr u32 gcd_u32(u32 a, u32 b) { return b == 0 ? a : gc
 __host__ __device__ constexpr u32 align_up(u32 x, u32 a) { return (x + a - 1) / a * a; }
 __host__ __device__ constexpr u32 min_u32(u32 a, u32 b) { return a < b ? a : b; }
 
+// The registers setmaxnreg can hand out in a CTA of `threads` threads compiled under __launch_bounds__(launch_bound, 1):
+// ptxas compiles such a kernel to the most registers per thread that fit (in steps of 8), the CTA is launched with
+// that many per thread, and setmaxnreg only moves registers within them. A budget above this hangs the warpgroups
+// whose setmaxnreg.inc waits for registers that never come free.
+__host__ __device__ constexpr u32 setmaxnreg_pool(u32 launch_bound, u32 threads) { return (65536 / launch_bound / 8 * 8) * threads; }
+
 // ---------------------------------------------------------------------------------------------------------
 // PTX wrappers
 
@@ -293,6 +299,19 @@ __device__ __forceinline__ unsigned short bf16_rn(float x) {
     asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(x));
     return r;
 }
+
+// The element type of the logits (kBf16: bfloat16 bits) and the store conversion of an FP32 logit: FP32 stores the sum
+// as it is, BF16 rounds it once to nearest even.
+template <bool kBf16>
+struct Logit {
+    typedef float type;
+    __device__ __forceinline__ static type from(float x) { return x; }
+};
+template <>
+struct Logit<true> {
+    typedef unsigned short type;
+    __device__ __forceinline__ static type from(float x) { return bf16_rn(x); }
+};
 
 }  // namespace dg_sm90
 // =========================================================================================================
