@@ -328,21 +328,44 @@ class Fp8OpsTest {
     @EnumSource(Side.class)
     void mqaLogitsMatchTheKernels(Side side) {
         NDManager m = manager(side);
-        int s = 6;
-        int sKv = 300;
-        int[] ks = {0, 10, 128, 0, 299, 300};
-        int[] ke = {300, 200, 257, 0, 300, 300};
-        try (Tensor q = fp8(rng, s, 32, 64); Tensor kv = fp8(rng, sKv, 64); Tensor kvSf = uniformTensor(rng, sKv);
-                Tensor weights = uniformTensor(rng, s, 32); Tensor ksT = Tensor.ofInts(ks, s);
-                Tensor keT = Tensor.ofInts(ke, s)) {
-            Fp8Tensor kvOp = new Fp8Tensor(kv, kvSf);
-            Tensor expected = DeepGemm.fp8MqaLogits(q, kvOp, weights, ksT, keT, true, 0);
-            NDArray out = Fp8Ops.fp8MqaLogits(m, array(m, q), operand(m, kvOp), array(m, weights), array(m, ksT),
-                    array(m, keT), true, 0);
+        try (PlainMqaInputs in = PlainMqaInputs.random(rng)) {
+            Tensor expected = DeepGemm.fp8MqaLogits(in.q, in.kv, in.weights, in.ks, in.ke, true, 0);
+            NDArray out = Fp8Ops.fp8MqaLogits(m, array(m, in.q), operand(m, in.kv), array(m, in.weights),
+                    array(m, in.ks), array(m, in.ke), true, 0);
             assertIn(m, out);
-            assertEquals(new Shape(s, sKv), out.getShape());
+            assertEquals(new Shape(PlainMqaInputs.S, PlainMqaInputs.S_KV), out.getShape());
             assertArrayEquals(expected.toFloatArray(), out.toFloatArray());
             expected.storage().close();
+        }
+    }
+
+    /** Plain MQA logits inputs: 6 queries of H = 32, D = 64 against 300 keys, with empty and edge ranges. */
+    private static final class PlainMqaInputs implements AutoCloseable {
+        static final int S = 6;
+        static final int S_KV = 300;
+        final Tensor q;
+        final Fp8Tensor kv;
+        final Tensor weights;
+        final Tensor ks = Tensor.ofInts(new int[] {0, 10, 128, 0, 299, 300}, S);
+        final Tensor ke = Tensor.ofInts(new int[] {300, 200, 257, 0, 300, 300}, S);
+
+        private PlainMqaInputs(SplittableRandom rng) {
+            q = fp8(rng, S, 32, 64);
+            kv = new Fp8Tensor(fp8(rng, S_KV, 64), uniformTensor(rng, S_KV));
+            weights = uniformTensor(rng, S, 32);
+        }
+
+        static PlainMqaInputs random(SplittableRandom rng) {
+            return new PlainMqaInputs(rng);
+        }
+
+        @Override
+        public void close() {
+            q.close();
+            kv.close();
+            weights.close();
+            ks.close();
+            ke.close();
         }
     }
 
@@ -351,21 +374,14 @@ class Fp8OpsTest {
     @EnumSource(Side.class)
     void mqaLogitsInBf16AreTheFp32LogitsRounded(Side side) {
         NDManager m = manager(side);
-        int s = 6;
-        int sKv = 300;
-        int[] ks = {0, 10, 128, 0, 299, 300};
-        int[] ke = {300, 200, 257, 0, 300, 300};
-        try (Tensor q = fp8(rng, s, 32, 64); Tensor kv = fp8(rng, sKv, 64); Tensor kvSf = uniformTensor(rng, sKv);
-                Tensor weights = uniformTensor(rng, s, 32); Tensor ksT = Tensor.ofInts(ks, s);
-                Tensor keT = Tensor.ofInts(ke, s)) {
-            Fp8Tensor kvOp = new Fp8Tensor(kv, kvSf);
-            Tensor fp32 = DeepGemm.fp8MqaLogits(q, kvOp, weights, ksT, keT, true, 0);
-            Tensor bf16 = DeepGemm.fp8MqaLogits(q, kvOp, weights, ksT, keT, true, 0, DType.BF16);
-            NDArray out = Fp8Ops.fp8MqaLogits(m, array(m, q), operand(m, kvOp), array(m, weights), array(m, ksT),
-                    array(m, keT), true, 0, DataType.BFLOAT16);
+        try (PlainMqaInputs in = PlainMqaInputs.random(rng)) {
+            Tensor fp32 = DeepGemm.fp8MqaLogits(in.q, in.kv, in.weights, in.ks, in.ke, true, 0);
+            Tensor bf16 = DeepGemm.fp8MqaLogits(in.q, in.kv, in.weights, in.ks, in.ke, true, 0, DType.BF16);
+            NDArray out = Fp8Ops.fp8MqaLogits(m, array(m, in.q), operand(m, in.kv), array(m, in.weights),
+                    array(m, in.ks), array(m, in.ke), true, 0, DataType.BFLOAT16);
             assertIn(m, out);
             assertEquals(DataType.FLOAT32, out.getDataType());
-            assertEquals(new Shape(s, sKv), out.getShape());
+            assertEquals(new Shape(PlainMqaInputs.S, PlainMqaInputs.S_KV), out.getShape());
             float[] got = out.toFloatArray();
             assertArrayEquals(bf16.toFloatArray(), got);
             float[] wide = fp32.toFloatArray();

@@ -54,64 +54,65 @@ class GpuMqaLogitsTest {
     @ParameterizedTest(name = "H={0} D={1} clean={2} max_seqlen_k={3}")
     @CsvSource({"64,128,true,0", "32,64,false,0", "64,32,true,0", "32,128,false,320"})
     void plain(int h, int d, boolean clean, int maxSeqlenK) {
-        SplittableRandom rng = new SplittableRandom(h * 1000L + d + maxSeqlenK);
-        int[][] ranges = GpuTestSupport.ranges(rng, S, S_KV);
-        if (maxSeqlenK > 0) {
-            for (int i = 0; i < S; i++) {
-                ranges[1][i] = Math.min(ranges[1][i], ranges[0][i] + maxSeqlenK);
-            }
-        }
-        Tensor q = RandomTensors.fp8(rng, S, h, d);
-        Fp8Tensor kv = new Fp8Tensor(RandomTensors.fp8(rng, S_KV, d), RandomTensors.scales(rng, S_KV));
-        Tensor weights = RandomTensors.uniform(rng, DType.FP32, S, h);
-        Tensor ks = Tensor.ofInts(ranges[0], S);
-        Tensor ke = Tensor.ofInts(ranges[1], S);
-        Tensor cpu = DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK);
-        Tensor qGpu = toGpu(q);
-        Fp8Tensor kvGpu = toGpu(kv);
-        Tensor wGpu = toGpu(weights);
-        Tensor ksGpu = toGpu(ks);
-        Tensor keGpu = toGpu(ke);
+        PlainProblem p = PlainProblem.random(new SplittableRandom(h * 1000L + d + maxSeqlenK), S_KV, h, d, maxSeqlenK);
+        Tensor cpu = p.cpu(clean, maxSeqlenK, DType.FP32);
         long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
-        Tensor gpu = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK);
+        Tensor gpu = p.gpu(clean, maxSeqlenK, DType.FP32);
         boolean hopperRan = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum() > sm90;
         assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper kernel runs exactly on sm_90");
-        int[] base = maxSeqlenK > 0 ? ranges[0] : new int[S];
-        assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
+        assertOutput(cpu, gpu, p.ranges()[0], p.ranges()[1], p.base(maxSeqlenK), clean, hopperRan);
     }
 
     /** BF16 plain logits: the BF16 kernels (Hopper on sm_90) against the CPU's BF16 and the GPU's FP32 logits. */
     @ParameterizedTest(name = "H={0} D={1} clean={2} max_seqlen_k={3} S_kv={4}")
     @CsvSource({"64,128,true,0,700", "32,64,false,0,700", "64,32,true,0,200", "32,128,false,320,700"})
     void plainBf16(int h, int d, boolean clean, int maxSeqlenK, int sKv) {
-        SplittableRandom rng = new SplittableRandom(7000L + h * 1000L + d + maxSeqlenK + sKv);
-        int[][] ranges = GpuTestSupport.ranges(rng, S, sKv);
-        if (maxSeqlenK > 0) {
-            for (int i = 0; i < S; i++) {
-                ranges[1][i] = Math.min(ranges[1][i], ranges[0][i] + maxSeqlenK);
-            }
-        }
-        Tensor q = RandomTensors.fp8(rng, S, h, d);
-        Fp8Tensor kv = new Fp8Tensor(RandomTensors.fp8(rng, sKv, d), RandomTensors.scales(rng, sKv));
-        Tensor weights = RandomTensors.uniform(rng, DType.FP32, S, h);
-        Tensor ks = Tensor.ofInts(ranges[0], S);
-        Tensor ke = Tensor.ofInts(ranges[1], S);
-        Tensor cpu = DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK, DType.BF16);
-        Tensor qGpu = toGpu(q);
-        Fp8Tensor kvGpu = toGpu(kv);
-        Tensor wGpu = toGpu(weights);
-        Tensor ksGpu = toGpu(ks);
-        Tensor keGpu = toGpu(ke);
+        PlainProblem p = PlainProblem.random(new SplittableRandom(7000L + h * 1000L + d + maxSeqlenK + sKv), sKv, h, d,
+                maxSeqlenK);
+        Tensor cpu = p.cpu(clean, maxSeqlenK, DType.BF16);
         long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
-        Tensor gpu = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK, DType.BF16);
+        Tensor gpu = p.gpu(clean, maxSeqlenK, DType.BF16);
         boolean hopperRan = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum() > sm90;
         // S_kv = 200 is less than one Hopper KV tile: the SIMT kernel everywhere.
         assertEquals(GpuTestSupport.hopper() && sKv >= 256, hopperRan, "the Hopper kernel runs exactly on sm_90");
         assertEquals(DType.BF16, gpu.dtype());
-        int[] base = maxSeqlenK > 0 ? ranges[0] : new int[S];
-        assertOutput(cpu, gpu, ranges[0], ranges[1], base, clean, hopperRan);
-        Tensor gpuFp32 = DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK);
-        assertRoundedFromFp32(gpuFp32.toHost(), gpu.toHost());
+        assertOutput(cpu, gpu, p.ranges()[0], p.ranges()[1], p.base(maxSeqlenK), clean, hopperRan);
+        assertRoundedFromFp32(p.gpu(clean, maxSeqlenK, DType.FP32).toHost(), gpu.toHost());
+    }
+
+    /** A plain problem of S queries: its inputs on the host and their GPU copies. */
+    private record PlainProblem(int[][] ranges, Tensor q, Fp8Tensor kv, Tensor weights, Tensor ks, Tensor ke,
+            Tensor qGpu, Fp8Tensor kvGpu, Tensor wGpu, Tensor ksGpu, Tensor keGpu) {
+
+        /** Random ragged ranges (cut to {@code maxSeqlenK} keys when positive), q, kv and weights. */
+        static PlainProblem random(SplittableRandom rng, int sKv, int h, int d, int maxSeqlenK) {
+            int[][] ranges = GpuTestSupport.ranges(rng, S, sKv);
+            if (maxSeqlenK > 0) {
+                for (int i = 0; i < S; i++) {
+                    ranges[1][i] = Math.min(ranges[1][i], ranges[0][i] + maxSeqlenK);
+                }
+            }
+            Tensor q = RandomTensors.fp8(rng, S, h, d);
+            Fp8Tensor kv = new Fp8Tensor(RandomTensors.fp8(rng, sKv, d), RandomTensors.scales(rng, sKv));
+            Tensor weights = RandomTensors.uniform(rng, DType.FP32, S, h);
+            Tensor ks = Tensor.ofInts(ranges[0], S);
+            Tensor ke = Tensor.ofInts(ranges[1], S);
+            return new PlainProblem(ranges, q, kv, weights, ks, ke, toGpu(q), toGpu(kv), toGpu(weights), toGpu(ks),
+                    toGpu(ke));
+        }
+
+        Tensor cpu(boolean clean, int maxSeqlenK, DType logitsDtype) {
+            return DeepGemm.fp8MqaLogits(q, kv, weights, ks, ke, clean, maxSeqlenK, logitsDtype);
+        }
+
+        Tensor gpu(boolean clean, int maxSeqlenK, DType logitsDtype) {
+            return DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, maxSeqlenK, logitsDtype);
+        }
+
+        /** Key index of each row's column 0: its range start when compressed, else 0. */
+        int[] base(int maxSeqlenK) {
+            return maxSeqlenK > 0 ? ranges[0] : new int[S];
+        }
     }
 
     /**
@@ -143,11 +144,7 @@ class GpuMqaLogitsTest {
         Tensor wGpu = toGpu(weights);
         Tensor ksGpu = toGpu(ks);
         Tensor keGpu = toGpu(ke);
-        int savedSms = DeepGemm.getNumSms();
-        if (numSms > 0) {
-            DeepGemm.setNumSms(numSms);
-        }
-        try {
+        withNumSms(numSms, () -> {
             Supplier<Tensor> run = () -> DeepGemm.fp8MqaLogits(qGpu, kvGpu, wGpu, ksGpu, keGpu, clean, 0);
             long sm90 = MqaLogitsLauncher.SM90_PLAIN_LAUNCHES.sum();
             Tensor first = run.get();
@@ -161,9 +158,7 @@ class GpuMqaLogitsTest {
                 again.close();
             }
             first.close();
-        } finally {
-            DeepGemm.setNumSms(savedSms);
-        }
+        });
     }
 
     /**
@@ -231,42 +226,24 @@ class GpuMqaLogitsTest {
     @CsvSource({"1,64,128,64,true,0", "2,64,128,64,true,0", "2,32,64,32,false,0", "1,32,32,32,true,5",
         "2,64,64,64,false,0", "2,64,128,64,true,3", "1,64,128,32,false,7", "2,32,128,64,true,0"})
     void paged(int nextN, int h, int d, int blockKv, boolean clean, int numSms) {
-        SplittableRandom rng = new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms);
-        int batch = 6;
-        GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
-        Tensor lens = contextLens(rng, batch, nextN);
-        Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
-        Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
-        int savedSms = DeepGemm.getNumSms();
-        if (numSms > 0) {
-            DeepGemm.setNumSms(numSms);
-        }
-        try {
-            Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
-            Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
-                    scheduleCpu, MAX_CONTEXT, clean);
-            Tensor lensGpu = toGpu(lens);
-            Tensor qGpu = toGpu(q);
-            Tensor cacheGpu = toGpu(cache.kvCache());
-            Tensor wGpu = toGpu(weights);
-            Tensor tableGpu = toGpu(cache.blockTable());
-            Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
+        PagedProblem p = PagedProblem.random(
+                new SplittableRandom(nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms), nextN, h, d, blockKv);
+        withNumSms(numSms, () -> {
+            Tensor scheduleCpu = p.scheduleCpu();
+            Tensor cpu = p.cpu(scheduleCpu, clean, DType.FP32);
+            Tensor scheduleGpu = p.scheduleGpu();
             assertArrayEquals(scheduleCpu.toIntArray(), scheduleGpu.toHost().toIntArray(), "schedule");
             long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
-            Supplier<Tensor> run = () -> DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu,
-                    scheduleGpu, MAX_CONTEXT, clean);
+            Supplier<Tensor> run = () -> p.gpu(scheduleGpu, clean, DType.FP32);
             Tensor gpu = run.get();
             boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
             assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
-            int rows = batch * nextN;
-            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
+            p.assertMatches(cpu, gpu, clean, hopperRan);
             byte[] want = viewBytes(gpu);
             for (int rerun = 0; rerun < 5; rerun++) {
                 assertArrayEquals(want, viewBytes(run.get()), "rerun " + rerun + " differs");
             }
-        } finally {
-            DeepGemm.setNumSms(savedSms);
-        }
+        });
     }
 
     /** BF16 paged logits: the BF16 kernels against the CPU's BF16 logits and the GPU's FP32 logits. */
@@ -274,37 +251,70 @@ class GpuMqaLogitsTest {
     @CsvSource({"1,64,128,64,true,0", "2,64,128,64,true,0", "2,32,64,32,false,0", "1,32,32,32,true,5",
         "2,64,128,64,false,3"})
     void pagedBf16(int nextN, int h, int d, int blockKv, boolean clean, int numSms) {
-        SplittableRandom rng = new SplittableRandom(9000L + nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms);
-        int batch = 6;
-        GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
-        Tensor lens = contextLens(rng, batch, nextN);
-        Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
-        Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
+        PagedProblem p = PagedProblem.random(
+                new SplittableRandom(9000L + nextN * 7L + h + d + blockKv + (clean ? 1 : 0) + numSms), nextN, h, d,
+                blockKv);
+        withNumSms(numSms, () -> {
+            Tensor cpu = p.cpu(p.scheduleCpu(), clean, DType.BF16);
+            Tensor scheduleGpu = p.scheduleGpu();
+            long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
+            Tensor gpu = p.gpu(scheduleGpu, clean, DType.BF16);
+            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
+            assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
+            assertEquals(DType.BF16, gpu.dtype());
+            p.assertMatches(cpu, gpu, clean, hopperRan);
+            assertRoundedFromFp32(p.gpu(scheduleGpu, clean, DType.FP32).toHost(), gpu.toHost());
+        });
+    }
+
+    /** A paged problem of 6 sequences: its inputs on the host and their GPU copies. */
+    private record PagedProblem(int blockKv, Tensor lens, Tensor q, Tensor weights, GpuTestSupport.PagedCache cache,
+            Tensor lensGpu, Tensor qGpu, Tensor cacheGpu, Tensor wGpu, Tensor tableGpu) {
+
+        static PagedProblem random(SplittableRandom rng, int nextN, int h, int d, int blockKv) {
+            int batch = 6;
+            GpuTestSupport.PagedCache cache = GpuTestSupport.PagedCache.random(rng, batch, MAX_CONTEXT, d, blockKv);
+            Tensor lens = contextLens(rng, batch, nextN);
+            Tensor q = RandomTensors.fp8(rng, batch, nextN, h, d);
+            Tensor weights = RandomTensors.uniform(rng, DType.FP32, (long) batch * nextN, h);
+            return new PagedProblem(blockKv, lens, q, weights, cache, toGpu(lens), toGpu(q), toGpu(cache.kvCache()),
+                    toGpu(weights), toGpu(cache.blockTable()));
+        }
+
+        /** The schedule for the current SM count, computed on the host / on the GPU. */
+        Tensor scheduleCpu() {
+            return DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
+        }
+
+        Tensor scheduleGpu() {
+            return DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
+        }
+
+        Tensor cpu(Tensor schedule, boolean clean, DType logitsDtype) {
+            return DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(), schedule,
+                    MAX_CONTEXT, clean, logitsDtype);
+        }
+
+        Tensor gpu(Tensor schedule, boolean clean, DType logitsDtype) {
+            return DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, schedule, MAX_CONTEXT, clean,
+                    logitsDtype);
+        }
+
+        /** {@link #assertOutput} for paged logits: row r's visible positions are [0, context length). */
+        void assertMatches(Tensor cpu, Tensor gpu, boolean clean, boolean hopperRan) {
+            int rows = (int) (lens.size(0) * lens.size(1));
+            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
+        }
+    }
+
+    /** Runs {@code body} with the SM count set to {@code numSms} (0: left as it is), restoring it after. */
+    private static void withNumSms(int numSms, Runnable body) {
         int savedSms = DeepGemm.getNumSms();
         if (numSms > 0) {
             DeepGemm.setNumSms(numSms);
         }
         try {
-            Tensor scheduleCpu = DeepGemm.getPagedMqaLogitsMetadata(lens, blockKv, DeepGemm.getNumSms());
-            Tensor cpu = DeepGemm.fp8PagedMqaLogits(q, cache.kvCache(), weights, lens, cache.blockTable(),
-                    scheduleCpu, MAX_CONTEXT, clean, DType.BF16);
-            Tensor lensGpu = toGpu(lens);
-            Tensor qGpu = toGpu(q);
-            Tensor cacheGpu = toGpu(cache.kvCache());
-            Tensor wGpu = toGpu(weights);
-            Tensor tableGpu = toGpu(cache.blockTable());
-            Tensor scheduleGpu = DeepGemm.getPagedMqaLogitsMetadata(lensGpu, blockKv, DeepGemm.getNumSms());
-            long sm90 = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum();
-            Tensor gpu = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
-                    MAX_CONTEXT, clean, DType.BF16);
-            boolean hopperRan = MqaLogitsLauncher.SM90_PAGED_LAUNCHES.sum() > sm90;
-            assertEquals(GpuTestSupport.hopper(), hopperRan, "the Hopper paged kernel runs exactly on sm_90");
-            assertEquals(DType.BF16, gpu.dtype());
-            int rows = batch * nextN;
-            assertOutput(cpu, gpu, new int[rows], lens.toIntArray(), new int[rows], clean, hopperRan);
-            Tensor gpuFp32 = DeepGemm.fp8PagedMqaLogits(qGpu, cacheGpu, wGpu, lensGpu, tableGpu, scheduleGpu,
-                    MAX_CONTEXT, clean);
-            assertRoundedFromFp32(gpuFp32.toHost(), gpu.toHost());
+            body.run();
         } finally {
             DeepGemm.setNumSms(savedSms);
         }
