@@ -225,6 +225,13 @@ __device__ __forceinline__ void regs_increase() { asm volatile("setmaxnreg.inc.s
 template <u32 kRegs>
 __device__ __forceinline__ void regs_decrease() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kRegs)); }
 
+// Named barriers over the 256 threads of two math warpgroups: one waits (sync) for the other's arrival (arrive), as
+// the 1D1D kernel's ping-pong hands the tensor core over. Ids 1 and 2 are warpgroup_sync's.
+template <u32 kId>
+__device__ __forceinline__ void named_bar_sync_256() { asm volatile("bar.sync %0, 256;" ::"n"(kId) : "memory"); }
+template <u32 kId>
+__device__ __forceinline__ void named_bar_arrive_256() { asm volatile("bar.arrive %0, 256;" ::"n"(kId) : "memory"); }
+
 // Named barrier over the 128 threads of one math warpgroup (id 0 is __syncthreads).
 __device__ __forceinline__ void warpgroup_sync(u32 wg) {
     if (wg == 0)

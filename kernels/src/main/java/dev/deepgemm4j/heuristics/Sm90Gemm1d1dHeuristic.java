@@ -17,6 +17,16 @@ public final class Sm90Gemm1d1dHeuristic {
      * widest whose two accumulator sets fit the math warpgroups' registers.
      */
     static final int[][] TILES = {{128, 152}, {128, 184}, {64, 152}};
+    /**
+     * Least time of one 128-deep K block of a 128-row tile, ns. The promotion costs two FP32 operations per
+     * accumulator, so the kernel runs well below the tensor-core rate and a K block costs about the same at 152 and
+     * 184 columns: H100, 1D1D harness with ping-pong, 7168 × 4096 × 16384 (docs/perf/2026-12-07-h100-session10.txt):
+     * 768 ns at 128 × 152, 805 ns at 128 × 184 (the 1D2D model's tensor-core terms: 483 and 585). With this floor the
+     * wider tile wins where it needs fewer tiles per CTA, as it did on all 7 dense benchmark shapes.
+     */
+    static final double FLOOR_128_NS = 780;
+    /** The same for a 64-row tile, whose one math warpgroup cannot hide its promotion behind another's WGMMAs. */
+    static final double FLOOR_64_NS = 450;
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
     private static final ChoiceMemo<Problem, Launch<Sm90Gemm1d1dConfig>> CHOICES = new ChoiceMemo<>(
@@ -78,8 +88,8 @@ public final class Sm90Gemm1d1dHeuristic {
         long kBlocks = Math.max(1, Sm90GemmConfig.ceilDiv(Sm90GemmConfig.ceilDiv(totalK, 128), groups));
         long uniqueBytes = m * totalK + n * totalK + 8L * groups * m * n;
         long perCta = Sm90GemmConfig.ceilDiv(tiles, Math.min(tiles, c.numSms()));
-        return Sm90GemmCostModel.micros(c.blockM(), c.blockN(), tiles, kBlocks, false, uniqueBytes, c.numSms())
-                + perCta * 0.57;
+        return Sm90GemmCostModel.micros(c.blockM(), c.blockN(), tiles, kBlocks, false, uniqueBytes, c.numSms(),
+                c.blockM() == 128 ? FLOOR_128_NS : FLOOR_64_NS) + perCta * 0.57;
     }
 
     /** Every configuration the heuristic can return on an H100 SXM (what CI compiles for sm_90a). */

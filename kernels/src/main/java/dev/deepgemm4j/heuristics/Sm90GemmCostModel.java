@@ -80,7 +80,12 @@ public final class Sm90GemmCostModel {
     }
 
     private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs) {
-        double floorNs = blockM <= 64 ? FLOOR_64_NS : FLOOR_128_NS;
+        return kBlockNs(blockM, blockN, grid, l2Bytes, streamNs, 0);
+    }
+
+    private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs,
+            double minFloorNs) {
+        double floorNs = Math.max(minFloorNs, blockM <= 64 ? FLOOR_64_NS : FLOOR_128_NS);
         double mmaNs = 2.0 * blockM * blockN * 128 / SM_FLOPS * 1e9 * (blockN > 192 ? TWO_PASS_FACTOR : 1);
         double l2Ns = grid * l2Bytes / L2_BYTES_PER_S * 1e9;
         return Math.max(Math.max(floorNs, mmaNs), Math.max(l2Ns, streamNs));
@@ -96,6 +101,15 @@ public final class Sm90GemmCostModel {
      */
     public static double micros(int blockM, int blockN, long tiles, long kBlocks, boolean streamsB, long uniqueBytes,
             int numSms) {
+        return micros(blockM, blockN, tiles, kBlocks, streamsB, uniqueBytes, numSms, 0);
+    }
+
+    /**
+     * {@link #micros(int, int, long, long, boolean, long, int)} for a kernel whose math round trip per K block is at
+     * least {@code minFloorNs} (a costlier promotion than this model's kernel).
+     */
+    public static double micros(int blockM, int blockN, long tiles, long kBlocks, boolean streamsB, long uniqueBytes,
+            int numSms, double minFloorNs) {
         if (tiles == 0) {
             return LAUNCH_US;
         }
@@ -103,7 +117,7 @@ public final class Sm90GemmCostModel {
         long tilesPerCta = ceilDiv(tiles, grid);
         double loadBytes = (blockM + blockN) * 128.0;
         double streamNs = streamsB ? loadBytes / SM_STREAM_BYTES_PER_S * 1e9 : 0;
-        double kBlockNs = kBlockNs(blockM, blockN, grid, loadBytes, streamNs);
+        double kBlockNs = kBlockNs(blockM, blockN, grid, loadBytes, streamNs, minFloorNs);
         double computeUs = tilesPerCta * (kBlocks * kBlockNs * 1e-3 + EPILOGUE_US);
         return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;
     }

@@ -72,7 +72,9 @@ final class GpuTestSupport {
 
     /** The bytes of {@code t}'s elements in row-major order (its storage's padding left out). */
     static byte[] viewBytes(Tensor t) {
-        return t.toHost().contiguousCopy().toByteArray();
+        Tensor compact = t.toHost().contiguousCopy();
+        return compact.hostSegment().asSlice(0, compact.numel() * compact.dtype().byteSize()).toArray(
+                ValueLayout.JAVA_BYTE);
     }
 
     /** A host tensor of {@code shape} with row pitch {@code pitch} whose whole storage holds {@link #POISON}. */

@@ -87,6 +87,24 @@ class Sm90Gemm1d1dHeuristicTest {
     }
 
     @Test
+    void wideTilesWinWhereTheyNeedFewerTilesPerCta() {
+        // The promotion floor makes a 128-row K block cost about the same at 152 and 184 columns (as the H100 harness
+        // measured), so on 7168 x 4096 x 16384 the 184-wide tile (10 tiles per CTA) beats the 152-wide one (12), which
+        // the tensor-core terms alone rank the other way round.
+        assertEquals(184, Sm90Gemm1d1dHeuristic.dense(7168, 4096, 16384, 132).config().blockN());
+        assertEquals(184, Sm90Gemm1d1dHeuristic.dense(4096, 4096, 7168, 132).config().blockN());
+        double floorless152 = Sm90GemmCostModel.micros(128, 152, 56 * 27, 128, false, 0, 132);
+        double floorless184 = Sm90GemmCostModel.micros(128, 184, 56 * 23, 128, false, 0, 132);
+        assertTrue(floorless152 < floorless184, floorless152 + " vs " + floorless184);
+        for (int blockN : new int[] {152, 184}) {
+            Sm90Gemm1d1dConfig c = Sm90Gemm1d1dConfig.of(128, blockN, 132, false);
+            double us = Sm90Gemm1d1dHeuristic.predictedMicros(c, 1, 7168, 4096, 16384);
+            long tilesPerCta = (c.tiles(7168, 4096) + 131) / 132;
+            assertTrue(us >= tilesPerCta * 128 * Sm90Gemm1d1dHeuristic.FLOOR_128_NS * 1e-3, blockN + ": " + us);
+        }
+    }
+
+    @Test
     void everyTileIsEightModSixteenColumnsWide() {
         for (Sm90Gemm1d1dConfig c : Sm90Gemm1d1dHeuristic.allConfigs()) {
             assertEquals(8, c.blockN() % 16, c.toString());
