@@ -117,8 +117,9 @@ constexpr u32 kGroupM = DG_GROUP_M > 0 ? DG_GROUP_M : (band_cost(16) < band_cost
 // block on the FP32 pipe while the other's WGMMAs run, instead of both promoting at once with the tensor core idle.
 // The promotion here is two FP32 operations per accumulator (sa·sb, then the FMA), twice the 1D2D kernel's. H100,
 // 1D1D harness, 128 x 184 (docs/perf/2026-12-07-h100-session10.txt): hand-over at completion (1) is 0.4-12% faster
-// on all 7 dense shapes (7168 x 4096 x 16384: 1152 -> 1030 us) and -5..+7% on the k-grouped ones. Hand-over at issue
-// (2) gained less; on the 1D2D kernel (one FMA per accumulator) both made it slower (2-26%), so it has no ping-pong.
+// on all 7 dense shapes (7168 x 4096 x 16384: 1152 -> 1030 us) and -5..+7% on the k-grouped ones. At 128 x 152 both
+// modes stayed within 3% of no ping-pong (mode 2 was not timed at 184). On the 1D2D kernel (one FMA per accumulator)
+// both made it slower (2-26%), so it has no ping-pong.
 constexpr u32 kPingPong = DG_PINGPONG;
 static_assert(kPingPong <= 2 && (kPingPong == 0 || kNumMathWarpgroups == 2), "ping-pong needs two math warpgroups");
 constexpr u32 kProducerRegs = 40;
