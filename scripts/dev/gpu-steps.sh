@@ -8,6 +8,8 @@
 #   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa
 #   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
 #              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
+#   h1d1d      the 1D1D (weight-gradient) C++ harness of this tree on H1D1D_CONFIGS (default: d_64x152 d_128x184
+#              k_128x152 k_128x184); benchwgrad: BenchmarkCli --full --cublaslt on the 1D1D and k-grouped rows
 #   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
 #              S_kv = 65536
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
@@ -65,6 +67,11 @@ for step in ${STEPS//,/ }; do
             bash "$ROOT/kernels/src/test/cuda/run_sm90_mqa_bench.sh" ${HARNESS_ARGS-"--quick"} > "$LOGS/mqah.log" 2>&1 ;;
     mqaold) MQA_SRC=$HERE/old_mqa/cuda OUT=$LOGS/mqa_old BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
             bash "$HERE/old_mqa/test/run_sm90_mqa_bench.sh" --quick > "$LOGS/mqaold.log" 2>&1 ;;
+    h1d1d) mkdir -p "$LOGS/h1d1d"; OUT=$LOGS/h1d1d BENCH_TIMEOUT=60 timeout "$budget" \
+            bash "$ROOT/kernels/src/test/cuda/run_sm90_1d1d_bench.sh" ${H1D1D_CONFIGS:-d_64x152 d_128x184 k_128x152 k_128x184} \
+            > "$LOGS/h1d1d.log" 2>&1 ;;
+    benchwgrad) timeout "$budget" "${BENCH[@]}" --gpu --full --cublaslt --only '1D1D|k_grouped' ${BENCH_ARGS:-} \
+            > "$LOGS/bench_wgrad.log" 2>&1 ;;
     ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
     ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 --full ;;
     *) echo "unknown step $step" ;;
