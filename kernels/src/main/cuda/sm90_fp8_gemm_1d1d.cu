@@ -34,8 +34,8 @@
 //   DG_NUM_SMS      SMs the tile order is planned for                           default 132
 //   DG_GROUP_M      M blocks per raster band; 0 = pick 8 or 16                  default 0
 //   DG_K_GROUPED    0 dense, 1 K-grouped                                        default 0
-//   DG_PINGPONG     BLOCK_M 128: the math warpgroups take turns on the tensor core, handing over when their
-//                   block completes (1) or once it is issued (2); 0 = both at once   default 1 (BLOCK_M 128), 0
+//   DG_PINGPONG     1 (BLOCK_M 128 only): the math warpgroups take turns on the tensor core, each handing it
+//                   over when its block completes; 0: both issue at once       default 1 (BLOCK_M 128), 0
 //   DG_WATCHDOG_NS, DG_SMEM_LIMIT, DG_NAMESPACE, DG_KERNEL_NAME as in sm90_fp8_gemm_1d2d.cu
 // Launch: gridDim.x <= tiles (CTAs stride over tiles), blockDim.x = kNumThreads, dynamic smem = kSmemBytes.
 //
@@ -113,15 +113,15 @@ static_assert(kStages >= 2 && kSmemBytes <= DG_SMEM_LIMIT, "tile does not fit in
 __host__ __device__ constexpr u32 band_cost(u32 g) { return g * kBlockM + (kNumSms + g - 1) / g * kBlockN; }
 constexpr u32 kGroupM = DG_GROUP_M > 0 ? DG_GROUP_M : (band_cost(16) < band_cost(8) ? 16 : 8);
 
-// Ping-pong (DG_PINGPONG 1 or 2): the two math warpgroups take turns on the tensor core, so that one promotes its
+// Ping-pong (DG_PINGPONG 1): the two math warpgroups take turns on the tensor core, so that one promotes its
 // block on the FP32 pipe while the other's WGMMAs run, instead of both promoting at once with the tensor core idle.
 // The promotion here is two FP32 operations per accumulator (sa·sb, then the FMA), twice the 1D2D kernel's. H100,
 // 1D1D harness, 128 x 184 (docs/perf/2026-12-07-h100-session10.txt): hand-over at completion (1) is 0.4-12% faster
-// on all 7 dense shapes (7168 x 4096 x 16384: 1152 -> 1030 us) and -5..+7% on the k-grouped ones. At 128 x 152 both
-// modes stayed within 3% of no ping-pong (mode 2 was not timed at 184). On the 1D2D kernel (one FMA per accumulator)
-// both made it slower (2-26%), so it has no ping-pong.
+// on all 7 dense shapes (7168 x 4096 x 16384: 1152 -> 1030 us) and -5..+7% on the k-grouped ones; at 128 x 152 it
+// stayed within 3% of no ping-pong, as did handing over at issue rather than completion. On the 1D2D kernel (one FMA
+// per accumulator) both ways made it slower (2-26%), so it has no ping-pong.
 constexpr u32 kPingPong = DG_PINGPONG;
-static_assert(kPingPong <= 2 && (kPingPong == 0 || kNumMathWarpgroups == 2), "ping-pong needs two math warpgroups");
+static_assert(kPingPong <= 1 && (kPingPong == 0 || kNumMathWarpgroups == 2), "ping-pong needs two math warpgroups");
 constexpr u32 kProducerRegs = 40;
 constexpr u32 kMathRegs = kNumMathWarpgroups == 1 ? 248 : 232;
 constexpr u32 kLaunchBoundThreads = 384;
@@ -239,7 +239,7 @@ __device__ __forceinline__ void producer_loop(const SmemLayout& sm, const TmaDes
 }
 
 // Ping-pong turns (DG_PINGPONG): before warpgroup wg issues a block it waits for the other's hand-over (warpgroup 0's
-// very first block waits for none); the hand-over follows the issue (2) or the completion (1) of its own block.
+// very first block waits for none); it hands over once its own block has completed.
 __device__ __forceinline__ void pingpong_before_issue(u32 wg, bool first) {
     if constexpr (kPingPong != 0) {
         if (wg == 0) {
@@ -250,16 +250,12 @@ __device__ __forceinline__ void pingpong_before_issue(u32 wg, bool first) {
     }
 }
 __device__ __forceinline__ void pingpong_hand_over(u32 wg) {
-    if (wg == 0)
-        named_bar_arrive_256<4>();
-    else
-        named_bar_arrive_256<3>();
-}
-__device__ __forceinline__ void pingpong_after_issue(u32 wg) {
-    if constexpr (kPingPong == 2) pingpong_hand_over(wg);
-}
-__device__ __forceinline__ void pingpong_after_wait(u32 wg) {
-    if constexpr (kPingPong == 1) pingpong_hand_over(wg);
+    if constexpr (kPingPong != 0) {
+        if (wg == 0)
+            named_bar_arrive_256<4>();
+        else
+            named_bar_arrive_256<3>();
+    }
 }
 // Warpgroup 0 takes warpgroup 1's last hand-over, so no arrival is left pending on barrier 3 at exit.
 __device__ __forceinline__ void pingpong_finish(u32 wg, bool any) {
@@ -289,12 +285,11 @@ __device__ __forceinline__ void math_mainloop(float (&fin)[kAccRegs], PipelineSt
 #pragma unroll
         for (u32 ks = 0; ks < kBlockK / 32; ++ks) wgmma_e4m3(acc, desc_a + 2 * ks, desc_b + 2 * ks, ks);  // +32 bytes per k32 step
         wgmma_commit();
-        pingpong_after_issue(wg);
         // The row scales are read while the tensor core works.
         const u32 sfa_addr = sm.sfa + ps.stage * kSmemSfaBytes + row0 * 4;
         const float sa0 = ld_shared_f32(sfa_addr), sa1 = ld_shared_f32(sfa_addr + 8 * 4);
         wgmma_wait_all();
-        pingpong_after_wait(wg);
+        pingpong_hand_over(wg);
 #pragma unroll
         for (u32 i = 0; i < kAccRegs; ++i) fence_operand(acc[i]);
         const u32 sfb_addr = sm.sfb + ps.stage * kSmemSfbBytes + col0 * 4;
