@@ -579,7 +579,7 @@ int main(int argc, char** argv) {
         out("\n");
         if (sweep) {
             for (int r2 : {128, 64})
-                for (int s : {1, 2, 3, 4, 6, 8}) {
+                for (int s : {1, 2, 3, 4, 6, 8, 12, 16}) {
                     if (s > p.kb) continue;
                     const Timing ts = time_us(p, *config_for(g.m, r2), s, sms, 10);
                     out("  sweep R=%3d splits=%2d : %6.2f us span %6.2f us\n", r2, s, ts.event_us, ts.span_us);

@@ -26,11 +26,12 @@ public final class Sm90Gemm1d1dHeuristic {
      */
     static final double FLOOR_128_NS = 780;
     /**
-     * The same for a 64-row tile, not measured yet: its one math warpgroup cannot hide its promotion behind another's
-     * WGMMAs. Set on the slow side, so that a 64-row tile replaces a 128-row one only where the latter would be half
-     * empty (M = 64) or the shape is bound by D's HBM traffic (K = 512): time the harness's d_64x152 before lowering.
+     * The same for a 64-row tile, whose one math warpgroup cannot hide its promotion behind another's WGMMAs: H100,
+     * 1D1D harness at 64 × 152 (docs/perf/2026-12-07-h100-session11.txt), 472, 483 and 487 ns per K block on
+     * 7168 × 4096 × 16384, 2112 × 4096 × 7168 and 4096 × 4096 × 7168. Per row it costs more than a 128-row tile, so
+     * the 64-row tile wins only where it puts more SMs to work (small M and N), never on the 7 benchmark shapes.
      */
-    static final double FLOOR_64_NS = 600;
+    static final double FLOOR_64_NS = 480;
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
     private static final ChoiceMemo<Problem, Launch<Sm90Gemm1d1dConfig>> CHOICES = new ChoiceMemo<>(
