@@ -95,9 +95,11 @@ public final class BenchmarkCli {
         }
         DeviceInfo device = target.isGpu() ? new DeviceInfo(Gpu.deviceName(DEVICE), DEVICE, Gpu.smCount(DEVICE),
                 Gpu.deviceCount()) : new DeviceInfo("cpu", -1, Runtime.getRuntime().availableProcessors(), 0);
-        out.println(String.format(Locale.ROOT, "deepgemm4j benchmark, plan %s: %s (%d %s), backend %s; Java %s",
-                plan.name(), device.name(), device.smCount(), target.isGpu() ? "SMs" : "cores", target.backend(),
-                Runtime.version()));
+        RandomTensors.useFp8Values(options.fp8Values());
+        out.println(String.format(Locale.ROOT, "deepgemm4j benchmark, plan %s: %s (%d %s), backend %s; Java %s; FP8"
+                + " operands: %s", plan.name(), device.name(), device.smCount(), target.isGpu() ? "SMs" : "cores",
+                target.backend(), Runtime.version(), options.fp8Values() == RandomTensors.Fp8Values.NORMAL
+                        ? "quantised normals" : "uniform codes"));
 
         Path freshCache = target.isGpu() && options.freshJitCache() ? freshJitCache(out) : null;
         CublasLtBaseline baseline = null;

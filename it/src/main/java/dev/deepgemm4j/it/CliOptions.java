@@ -16,9 +16,10 @@ import java.util.regex.PatternSyntaxException;
  * @param profile after timing a row, run one more call inside a profiler range (GPU), for
  *     {@code ncu --profile-from-start off}: one profiled launch per row instead of every warm-up and timed call
  * @param json where to write the JSON report, or null
+ * @param fp8Values what the random FP8 operands hold
  */
 record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRuns, Pattern only,
-        boolean freshJitCache, boolean profile, Path json) {
+        boolean freshJitCache, boolean profile, Path json, RandomTensors.Fp8Values fp8Values) {
 
     /** Where the benchmark runs. */
     enum Device {
@@ -32,7 +33,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
 
     static final String USAGE = """
             usage: BenchmarkCli [--cpu | --gpu] [--quick | --full] [--cublaslt] [--reps N] [--only REGEX]
-                                [--fresh-jit-cache] [--profile] [--json FILE]
+                                [--fresh-jit-cache] [--profile] [--json FILE] [--fp8-values normal|uniform-codes]
               --cpu              run on the CPU reference backend (small problems), even where a GPU is usable
               --gpu              require a GPU (exit status 1 when none is usable); by default a usable GPU is used
               --quick            smoke run: small problems on the CPU, one standard shape per operator on a GPU
@@ -43,7 +44,10 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
               --fresh-jit-cache  GPU: compile into a new temporary JIT cache, so first calls show cold compiles
               --profile          GPU: after timing a row, one more call inside cuProfilerStart/Stop, so that
                                  `ncu --profile-from-start off` profiles one call per row
-              --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON""";
+              --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON
+              --fp8-values KIND  the FP8 operands: normal (default) = standard normals quantised per 128 values, as
+                                 DeepGEMM's benchmark makes them; uniform-codes = every E4M3 code equally likely,
+                                 which draws more power (long compute-bound GEMMs ran up to 15% slower on an H100)""";
 
     /** A command line that cannot be run; the message says why. */
     static final class UsageException extends Exception {
@@ -67,6 +71,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         Integer maxRuns = null;
         Pattern only = null;
         Path json = null;
+        RandomTensors.Fp8Values fp8Values = RandomTensors.Fp8Values.NORMAL;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -107,6 +112,14 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
                     }
                 }
                 case "--json" -> json = Path.of(value(args, i++, arg, "a file name"));
+                case "--fp8-values" -> {
+                    String v = value(args, i++, arg, "normal or uniform-codes");
+                    fp8Values = switch (v) {
+                        case "normal" -> RandomTensors.Fp8Values.NORMAL;
+                        case "uniform-codes" -> RandomTensors.Fp8Values.UNIFORM_CODES;
+                        default -> throw new UsageException("--fp8-values needs normal or uniform-codes, got " + v);
+                    };
+                }
                 case "-h", "--help" -> {
                     return null;
                 }
@@ -116,7 +129,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         if (device == Device.CPU && size == Plan.Size.FULL) {
             throw new UsageException("--full is the GPU shape list; the CPU runs small problems only");
         }
-        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, profile, json);
+        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, profile, json, fp8Values);
     }
 
     private static String value(String[] args, int i, String option, String what) throws UsageException {

@@ -60,7 +60,7 @@ class BenchmarkCliTest {
     void helpPrintsUsageWithEveryOption() {
         assertEquals(0, run("--help"));
         for (String option : List.of("--cpu", "--gpu", "--quick", "--full", "--cublaslt", "--reps", "--only",
-                "--fresh-jit-cache", "--profile", "--json")) {
+                "--fresh-jit-cache", "--profile", "--json", "--fp8-values")) {
             assertTrue(printed().contains(option), "usage lacks " + option);
         }
     }
@@ -77,22 +77,27 @@ class BenchmarkCliTest {
         CliOptions.UsageException regex = assertThrows(CliOptions.UsageException.class,
                 () -> CliOptions.parse(new String[] {"--only", "fp8_gemm_nt ["}));
         assertTrue(regex.getMessage().startsWith("--only: bad regular expression"), regex.getMessage());
+        CliOptions.UsageException values = assertThrows(CliOptions.UsageException.class,
+                () -> CliOptions.parse(new String[] {"--fp8-values", "gaussian"}));
+        assertTrue(values.getMessage().contains("normal or uniform-codes, got gaussian"), values.getMessage());
     }
 
     @Test
     void optionsAreParsedIntoTheirFields() throws Exception {
         CliOptions o = CliOptions.parse(new String[] {"--gpu", "--full", "--cublaslt", "--reps", "4", "--only",
-            "masked", "--fresh-jit-cache", "--profile", "--json", "x.json"});
+            "masked", "--fresh-jit-cache", "--profile", "--json", "x.json", "--fp8-values", "uniform-codes"});
         assertEquals(CliOptions.Device.GPU, o.device());
         assertEquals(Plan.Size.FULL, o.size());
         assertTrue(o.cublasLt() && o.freshJitCache() && o.profile());
         assertEquals(4, o.maxRuns());
         assertEquals(Path.of("x.json"), o.json());
+        assertEquals(RandomTensors.Fp8Values.UNIFORM_CODES, o.fp8Values());
         CliOptions defaults = CliOptions.parse(new String[0]);
         assertEquals(CliOptions.Device.AUTO, defaults.device());
         assertEquals(Plan.Size.DEFAULT, defaults.size());
         assertFalse(defaults.cublasLt() || defaults.freshJitCache() || defaults.profile());
         assertNull(defaults.maxRuns());
+        assertEquals(RandomTensors.Fp8Values.NORMAL, defaults.fp8Values());
         assertNull(CliOptions.parse(new String[] {"--quick", "-h"}), "help wins");
     }
 
