@@ -18,8 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
+import dev.deepgemm4j.Gpu;
 import dev.deepgemm4j.Recipe;
 import dev.deepgemm4j.Tensor;
+import dev.deepgemm4j.heuristics.Sm90Gemm1d1dHeuristic;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,10 +50,22 @@ class GpuGemm1d1dTest {
         GpuTestSupport.assumeGpu();
     }
 
+    /**
+     * The shapes below reach every tile height the heuristic picks: one math warpgroup (64 rows) on the small ones,
+     * two taking turns on the tensor core (128 rows, ping-pong) on the last dense and k-grouped ones.
+     */
+    @Test
+    void theShapesCoverBothTileHeights() {
+        int sms = Math.min(DeepGemm.getNumSms(), Gpu.smCount(0));
+        assertEquals(64, Sm90Gemm1d1dHeuristic.dense(256, 264, 640, sms).config().blockM());
+        assertEquals(128, Sm90Gemm1d1dHeuristic.dense(1100, 1900, 640, sms).config().blockM());
+        assertEquals(128, Sm90Gemm1d1dHeuristic.kGrouped(3, 1000, 2000, 1024, sms).config().blockM());
+    }
+
     /** M, N tails; K tails (K % 128 != 0); a single row; several waves of tiles; C as D or as a separate tensor. */
     @ParameterizedTest(name = "M={0} N={1} K={2} cIsD={3}")
     @CsvSource({"256,264,640,true", "200,264,640,false", "129,136,2064,false", "1,8,128,true", "4097,152,256,true",
-        "65,4100,384,false"})
+        "65,4100,384,false", "1100,1900,640,true"})
     void dense(int m, long n, long k, boolean cIsD) {
         SplittableRandom rng = new SplittableRandom(m * 7L + n + k);
         Fp8Tensor a = operand(rng, m, k, false);
@@ -107,7 +121,7 @@ class GpuGemm1d1dTest {
 
     /** Groups along K (one empty, one of 128 tokens), M and N not multiples of the tile, C as D or separate. */
     @ParameterizedTest(name = "M={0} N={1} cIsD={2}")
-    @CsvSource({"144,80,true", "144,80,false", "200,1000,true", "64,8,false"})
+    @CsvSource({"144,80,true", "144,80,false", "200,1000,true", "64,8,false", "1000,2000,false"})
     void kGrouped(long m, long n, boolean cIsD) {
         SplittableRandom rng = new SplittableRandom(m + n + (cIsD ? 1 : 0));
         int[] ks = {256, 0, 128, 640};
