@@ -47,7 +47,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
               --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON
               --fp8-values KIND  the FP8 operands: normal (default) = standard normals quantised per 128 values, as
                                  DeepGEMM's benchmark makes them; uniform-codes = every E4M3 code equally likely,
-                                 which draws more power (long compute-bound GEMMs ran up to 15% slower on an H100)""";
+                                 which draws more power (a long compute-bound GEMM ran 5-9% slower on an H100)""";
 
     /** A command line that cannot be run; the message says why. */
     static final class UsageException extends Exception {
