@@ -111,7 +111,7 @@ final class RandomTensors {
      * E4M3, zeros nudged to the smallest subnormal (the last run may be shorter). Chunks hold whole runs, so the
      * result does not depend on the thread count.
      */
-    static void fillQuantisedNormals(MemorySegment seg, long count, long seed) {
+    private static void fillQuantisedNormals(MemorySegment seg, long count, long seed) {
         fill(seg, count, seed, (s, lo, hi, rng) -> {
             float[] run = new float[QUANT_GROUP];
             for (long i = lo; i < hi; i += QUANT_GROUP) {

@@ -16,16 +16,12 @@ class RandomTensorsTest {
         RandomTensors.useFp8Values(RandomTensors.Fp8Values.NORMAL);
     }
 
-    private static byte[] codes(Tensor t) {
-        return t.hostSegment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-    }
-
     @Test
     void normalsAreQuantisedPerRunOf128LikeAPerTokenCast() {
         // 3 rows of 2.5 parallel chunks each, so runs sit on both sides of chunk boundaries.
         long cols = (5L << 20) / 2;
         try (Tensor t = RandomTensors.fp8(11, 3, cols)) {
-            byte[] c = codes(t);
+            byte[] c = t.toByteArray();
             int nearZero = 0;
             for (int run = 0; run < c.length / RandomTensors.QUANT_GROUP; run++) {
                 float amax = 0;
@@ -48,7 +44,7 @@ class RandomTensorsTest {
         RandomTensors.useFp8Values(RandomTensors.Fp8Values.UNIFORM_CODES);
         try (Tensor t = RandomTensors.fp8(12, 1000, 100)) {
             int[] perExponent = new int[16];
-            for (byte b : codes(t)) {
+            for (byte b : t.toByteArray()) {
                 float v = Fp8E4M3.toFloat(b);
                 assertTrue(!Float.isNaN(v) && v != 0, "code " + b);
                 perExponent[(b >> 3) & 0xF]++;

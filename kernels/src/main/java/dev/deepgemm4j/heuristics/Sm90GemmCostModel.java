@@ -74,13 +74,9 @@ public final class Sm90GemmCostModel {
             long uniqueBytes) {
         long tilesPerCta = ceilDiv(tiles, grid);
         double l2Bytes = (blockM + (double) blockN / clusterM) * 128.0;
-        double kBlockNs = kBlockNs(blockM, blockN, grid, l2Bytes, 0) * CLUSTER_FACTOR;
+        double kBlockNs = kBlockNs(blockM, blockN, grid, l2Bytes, 0, 0) * CLUSTER_FACTOR;
         double computeUs = tilesPerCta * (kBlocks * kBlockNs * 1e-3 + EPILOGUE_US);
         return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;
-    }
-
-    private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs) {
-        return kBlockNs(blockM, blockN, grid, l2Bytes, streamNs, 0);
     }
 
     private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs,
