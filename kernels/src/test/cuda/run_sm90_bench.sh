@@ -41,9 +41,28 @@ find_cublaslt() {
     return 1
 }
 
+# CUPTI (optional): kernel durations as the profiler reports them, the measure of DeepGEMM's figures.
+cupti_flags=()
+find_cupti() {
+    local header lib root
+    for root in "$CUDA_HOME" "$CUDA_HOME/extras/CUPTI" /usr/local/cuda /usr/local/cuda/extras/CUPTI; do
+        [ -d "$root" ] || continue
+        header=$(find "$root" -maxdepth 3 -name cupti.h 2>/dev/null | head -1)
+        lib=$(find "$root" -maxdepth 4 -name 'libcupti.so*' 2>/dev/null | sort | head -1)
+        if [ -n "$header" ] && [ -n "$lib" ]; then
+            cupti_flags=(-DDG_WITH_CUPTI -I"$(dirname "$header")" -Xlinker "$lib" -Xlinker -rpath,"$(dirname "$lib")")
+            say "CUPTI: header $header, library $lib"
+            return 0
+        fi
+    done
+    say "CUPTI: not found (event times only)"
+    return 1
+}
+
 say "nvcc: $NVCC ($("$NVCC" --version | tail -1))"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' | tee -a "$BUILD_LOG"
 find_cublaslt
+find_cupti
 
 # Device code must be sm_90a (wgmma/setmaxnreg); the -gencode form avoids any plain sm_90 pass.
 FLAGS=(-O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Xptxas -v)
@@ -54,10 +73,10 @@ build() {
     say "build ($*): exit $rc in $((SECONDS - start)) s"
     return $rc
 }
-if ! build "${cublaslt_flags[@]}"; then
+if ! build "${cublaslt_flags[@]}" "${cupti_flags[@]}"; then
     if [ ${#cublaslt_flags[@]} -gt 0 ]; then
         say "retrying without cuBLASLt"
-        build || { say "build failed: see $BUILD_LOG"; exit 1; }
+        build "${cupti_flags[@]}" || { say "build failed: see $BUILD_LOG"; exit 1; }
     else
         say "build failed: see $BUILD_LOG"
         exit 1

@@ -34,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include "kernel_clock.cuh"
+
 // ------------------------------------------------------------------------------------------------------
 // Kernel configurations: each inclusion compiles one specialisation under its own namespace and name.
 
@@ -770,9 +772,18 @@ struct ShapeRun {
         return c;
     }
 
-    // Median time in microseconds of `reps` calls, each after a 256 MB memset that flushes the 50 MB L2.
-    double time_median(const std::function<void()>& call, int warmups, int reps) {
+    // Medians over `reps` calls, each after a 256 MB memset that flushes the 50 MB L2: the time between CUDA events
+    // around the call, and (with CUPTI) the kernels' own duration, the measure of DeepGEMM's figures; 0 if unknown.
+    struct Timing {
+        double event_us, kernel_us;
+        // The measure to compare with DeepGEMM's profiler figures: kernel time when known.
+        double comparable_us() const { return kernel_us > 0 ? kernel_us : event_us; }
+    };
+
+    Timing time_median(const std::function<void()>& call, int warmups, int reps) {
         for (int i = 0; i < warmups; ++i) call();
+        KernelClock clock;
+        clock.start();
         for (int i = 0; i < reps; ++i) {
             CK(cudaMemsetAsync(flush, i & 0xFF, kFlushBytes, stream));
             CK(cudaEventRecord(events[2 * i], stream));
@@ -780,14 +791,20 @@ struct ShapeRun {
             CK(cudaEventRecord(events[2 * i + 1], stream));
         }
         CK(cudaStreamSynchronize(stream));
+        const std::vector<double> kernel = KernelClock::per_call_us(clock.stop(), reps);
         std::vector<double> t(reps);
         for (int i = 0; i < reps; ++i) {
             float ms;
             CK(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]));
             t[i] = ms * 1e3;
         }
+        return {median(t), kernel.empty() ? 0.0 : median(kernel)};
+    }
+
+    static double median(std::vector<double> t) {
         std::sort(t.begin(), t.end());
-        return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+        const size_t n = t.size();
+        return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
     }
 
     double bytes_moved() const {
@@ -968,7 +985,9 @@ static double deepgemm_us(int m, int n, int k) {
 struct SummaryRow {
     int m, n, k;
     std::string best;
-    double us = 0, tflops = 0, gbps = 0, dg_us = 0, lt_us = 0;
+    double us = 0, kernel_us = 0, tflops = 0, gbps = 0, dg_us = 0, lt_us = 0, lt_kernel_us = 0;
+    double comparable_us() const { return kernel_us > 0 ? kernel_us : us; }
+    double lt_comparable_us() const { return lt_kernel_us > 0 ? lt_kernel_us : lt_us; }
     std::string lt_kind;
     int failures = 0;
 };
@@ -1039,17 +1058,20 @@ static void run_shape(const LhsHost& lhs, const RhsHost& rhs, bool timed, const 
                 continue;
             }
             CK(cudaMemcpyAsync(r.d_first, r.d, r.d_elems() * 2, cudaMemcpyDeviceToDevice, r.stream));
-            const double us = r.time_median([&] { launch(l, r.stream); }, opt.warmups, opt.reps);
+            const ShapeRun::Timing tm = r.time_median([&] { launch(l, r.stream); }, opt.warmups, opt.reps);
             const unsigned long long differing = r.differing_from_first();
+            // Rates from the comparable time (kernel time when CUPTI measured it).
+            const double us = tm.comparable_us();
             const double tflops = flops / us * 1e-6, gbps = r.bytes_moved() / us * 1e-3;
-            out("  %-12s grid %3u  PASS  diff=%.3e  reruns %s  %9.1f us  %7.1f TFLOPS  %6.0f GB/s\n", cfg.name.c_str(), l.grid, v.diff,
-                differing ? "DIFFER" : "identical", us, tflops, gbps);
+            out("  %-12s grid %3u  PASS  diff=%.3e  reruns %s  %9.1f us events %9.1f us kernel  %7.1f TFLOPS  %6.0f GB/s\n",
+                cfg.name.c_str(), l.grid, v.diff, differing ? "DIFFER" : "identical", tm.event_us, tm.kernel_us, tflops, gbps);
             if (differing) {
                 out("  %-12s %llu outputs changed between runs: race\n", cfg.name.c_str(), differing);
                 ++row.failures;
                 ++g_total_failures;
-            } else if (row.us == 0 || us < row.us) {
-                row.us = us;
+            } else if (row.us == 0 || us < row.comparable_us()) {
+                row.us = tm.event_us;
+                row.kernel_us = tm.kernel_us;
                 row.tflops = tflops;
                 row.gbps = gbps;
                 row.best = cfg.name;
@@ -1099,9 +1121,11 @@ static void run_shape(const LhsHost& lhs, const RhsHost& rhs, bool timed, const 
                         continue;
                     }
                 }
-                const double us = r.time_median([&] { lt.run(r.stream); }, opt.warmups, opt.reps);
-                out("  %-40s %s  %9.1f us  %7.1f TFLOPS\n", kind, verdict.c_str(), us, flops / us * 1e-6);
-                row.lt_us = us;
+                const ShapeRun::Timing tm = r.time_median([&] { lt.run(r.stream); }, opt.warmups, opt.reps);
+                out("  %-40s %s  %9.1f us events %9.1f us kernel  %7.1f TFLOPS\n", kind, verdict.c_str(), tm.event_us, tm.kernel_us,
+                    flops / tm.comparable_us() * 1e-6);
+                row.lt_us = tm.event_us;
+                row.lt_kernel_us = tm.kernel_us;
                 row.lt_kind = block_scaled ? "blk" : "pt";
                 break;
             } catch (const std::exception& e) {
@@ -1119,9 +1143,10 @@ static void run_shape(const LhsHost& lhs, const RhsHost& rhs, bool timed, const 
 #endif
     if (timed) {
         if (row.us > 0) {
-            out("  best %-12s %.1f us  %.1f TFLOPS  %.0f GB/s", row.best.c_str(), row.us, row.tflops, row.gbps);
-            if (row.dg_us > 0) out("  | %.2fx DeepGEMM (%.1f us)", row.dg_us / row.us, row.dg_us);
-            if (row.lt_us > 0) out("  | %.2fx cuBLASLt-%s", row.lt_us / row.us, row.lt_kind.c_str());
+            out("  best %-12s %.1f us events, %.1f us kernel  %.1f TFLOPS  %.0f GB/s", row.best.c_str(), row.us, row.kernel_us, row.tflops,
+                row.gbps);
+            if (row.dg_us > 0) out("  | %.2fx DeepGEMM (%.1f us)", row.dg_us / row.comparable_us(), row.dg_us);
+            if (row.lt_us > 0) out("  | %.2fx cuBLASLt-%s", row.lt_comparable_us() / row.comparable_us(), row.lt_kind.c_str());
             out("\n");
         }
         g_summary.push_back(row);
@@ -1243,23 +1268,27 @@ int main(int argc, char** argv) {
         run_shape(lhs, rhs, false, opt, num_sms);
     }
 
-    out("\nsummary (best configuration per shape; DeepGEMM = its 2.6.1 figure on the same H100 model from anchors.md):\n");
-    out("%6s %6s %6s  %-12s %9s %8s %7s  %9s %6s  %9s %6s\n", "M", "N", "K", "best", "us", "TFLOPS", "GB/s", "DeepGEMM", "ratio", "cuBLASLt",
-        "ratio");
+    out("\nsummary (best configuration per shape; DeepGEMM = its 2.6.1 figure on the same H100 model from anchors.md, a kernel\n"
+        "time from the profiler; ratios use our kernel time (CUPTI) when measured (%s), else our event time):\n",
+        KernelClock::available() ? "it was" : "not in this build");
+    out("%6s %6s %6s  %-12s %9s %9s %8s %7s  %9s %6s  %9s %6s\n", "M", "N", "K", "best", "events us", "kernel us", "TFLOPS", "GB/s",
+        "DeepGEMM", "ratio", "cuBLASLt", "ratio");
     double log_dg = 0, log_lt4096 = 0;
     int n_dg = 0, n_lt4096 = 0;
     for (const auto& s : g_summary) {
-        out("%6d %6d %6d  %-12s %9.1f %8.1f %7.0f", s.m, s.n, s.k, s.best.empty() ? "-" : s.best.c_str(), s.us, s.tflops, s.gbps);
-        if (s.dg_us > 0 && s.us > 0) {
-            out("  %9.1f %5.2fx", s.dg_us, s.dg_us / s.us);
-            log_dg += std::log(s.dg_us / s.us);
+        out("%6d %6d %6d  %-12s %9.1f %9.1f %8.1f %7.0f", s.m, s.n, s.k, s.best.empty() ? "-" : s.best.c_str(), s.us, s.kernel_us, s.tflops,
+            s.gbps);
+        const double ours = s.comparable_us();
+        if (s.dg_us > 0 && ours > 0) {
+            out("  %9.1f %5.2fx", s.dg_us, s.dg_us / ours);
+            log_dg += std::log(s.dg_us / ours);
             ++n_dg;
         } else
             out("  %9s %6s", "-", "-");
-        if (s.lt_us > 0 && s.us > 0) {
-            out("  %9.1f %5.2fx %s", s.lt_us, s.lt_us / s.us, s.lt_kind.c_str());
+        if (s.lt_us > 0 && ours > 0) {
+            out("  %9.1f %5.2fx %s", s.lt_comparable_us(), s.lt_comparable_us() / ours, s.lt_kind.c_str());
             if (s.m == 4096) {
-                log_lt4096 += std::log(s.lt_us / s.us);
+                log_lt4096 += std::log(s.lt_comparable_us() / ours);
                 ++n_lt4096;
             }
         }
