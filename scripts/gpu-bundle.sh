@@ -64,6 +64,15 @@ echo "jlink modules: $MODULES"
 jlink --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages --output "$WORK/jre"
 tar -C "$WORK" -cJf "$BUNDLE/jre.tar.xz" jre
 
+# CUPTI from this host's CUDA toolkit, if any: the benchmark's kernel times (a GPU host may lack the library).
+cupti=$(find "${CUDA_HOME:-/usr/local/cuda}/" /usr/local/cuda*/ -maxdepth 4 -name 'libcupti.so.1[0-9]' 2>/dev/null | sort -r | head -1)
+if [ -n "$cupti" ]; then
+    mkdir -p "$BUNDLE/native"
+    cp -L "$cupti" "$BUNDLE/native/"
+    echo "CUPTI: $cupti"
+else
+    echo "CUPTI: not found on this host (the benchmark then reports event times only, unless the GPU host has it)"
+fi
 cp scripts/gpu-bundle-run.sh "$BUNDLE/run"
 chmod +x "$BUNDLE/run"
 cp scripts/dev/gpu-steps.sh "$BUNDLE/"

@@ -26,6 +26,13 @@ mkdir -p "$OUT"
 JRE_DIR=$(mktemp -d /tmp/deepgemm4j-jre.XXXXXX)
 tar -C "$JRE_DIR" -xJf "$HERE/jre.tar.xz" || { echo "cannot unpack the JRE"; exit 1; }
 JAVA=("$JRE_DIR/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m)
+# CUPTI packed by gpu-bundle.sh (kernel times as the profiler records them), when the build host had it.
+for cupti in "$HERE"/native/libcupti.so*; do
+    if [ -f "$cupti" ]; then
+        JAVA+=("-Ddeepgemm4j.cupti=$cupti")
+        break
+    fi
+done
 CP=$(printf '%s:' "$HERE"/lib/*.jar)
 TESTS=$(printf '%s:' "$HERE"/tests/*.jar)
 BENCH=("${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli)

@@ -10,6 +10,8 @@ package dev.deepgemm4j.it;
  * @param status {@link #OK}, {@link #NOT_IMPLEMENTED}, "FAIL: …" or "error: …"
  * @param timeUs median time of one call in microseconds (GPU: CUDA events around the call, L2 flushed before it;
  *     CPU: wall time)
+ * @param kernelUs median over the same calls of the summed duration of each call's kernels as the profiler (CUPTI)
+ *     records them, the measure of DeepGEMM's figures; null where not measured
  * @param runs how many timed calls the median is taken over
  * @param tflops {@code flops / time} in TFLOPS, or null for data-movement operators
  * @param gbps {@code bytes / time} in GB/s
@@ -24,8 +26,8 @@ package dev.deepgemm4j.it;
  * @param cublasLt the cuBLASLt baseline on the same problem, or null when it was not run
  */
 record BenchRow(String op, String variant, String shape, String backend, String status, Double timeUs,
-        Integer runs, Double tflops, Double gbps, Double coldMs, Double warmMs, Long jitCompiles, Long jitCompileMs,
-        Double calcDiff, double tolerance, Long compared, Boolean sampled, CublasLtBaseline.Result cublasLt) {
+        Double kernelUs, Integer runs, Double tflops, Double gbps, Double coldMs, Double warmMs, Long jitCompiles,
+        Long jitCompileMs, Double calcDiff, double tolerance, Long compared, Boolean sampled, CublasLtBaseline.Result cublasLt) {
 
     static final String OK = "ok";
     static final String NOT_IMPLEMENTED = "not implemented";
@@ -41,6 +43,6 @@ record BenchRow(String op, String variant, String shape, String backend, String 
     /** A row for a case that did not run to the end. */
     static BenchRow failed(BenchCase c, String backend, String status) {
         return new BenchRow(c.op(), c.variant(), c.shape(), backend, status, null, null, null, null, null, null,
-                null, null, null, c.tolerance(), null, null, null);
+                null, null, null, null, c.tolerance(), null, null, null);
     }
 }

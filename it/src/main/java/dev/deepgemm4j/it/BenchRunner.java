@@ -47,9 +47,14 @@ final class BenchRunner {
             warmHostPath(trial, warmMs);
             int runs = plan.runsFor(warmMs);
             double[] ms = new double[runs];
+            double[] kernelUs = new double[runs];
+            boolean kernelTimed = true;
             for (int i = 0; i < runs; i++) {
                 trial.beforeRun();
-                ms[i] = target.timedMillis(trial::run);
+                BenchTarget.Timing t = target.timed(trial::run);
+                ms[i] = t.millis();
+                kernelTimed &= t.kernelMicros() != null;
+                kernelUs[i] = kernelTimed ? t.kernelMicros() : 0;
             }
             double seconds = Math.max(median(ms), 1e-6) * 1e-3;
             if (profile) {
@@ -60,7 +65,8 @@ final class BenchRunner {
             CublasLtBaseline.Result baseline = cublasLt != null && trial instanceof DenseGemmCases.DenseTrial dense
                     ? cublasLt.measure(dense, target, seconds * 1e6) : null;
             return new BenchRow(c.op(), c.variant(), c.shape(), backend, status(check, c.tolerance()),
-                    seconds * 1e6, runs, c.flops() > 0 ? c.flops() / seconds / 1e12 : null, c.bytes() / seconds / 1e9,
+                    seconds * 1e6, kernelTimed ? median(kernelUs) : null, runs,
+                    c.flops() > 0 ? c.flops() / seconds / 1e12 : null, c.bytes() / seconds / 1e9,
                     coldMs, warmMs, before == null ? null : after.compiles() - before.compiles(),
                     before == null ? null : after.compileMillis() - before.compileMillis(),
                     Double.isFinite(check.calcDiff()) ? check.calcDiff() : null, c.tolerance(), check.compared(),

@@ -38,8 +38,18 @@ interface BenchTarget {
     /** Wall time of {@code call} until its work has completed, in milliseconds. */
     double wallMillis(Runnable call);
 
-    /** The reported time of one call, in milliseconds (GPU: CUDA events, with the L2 cache flushed first). */
-    double timedMillis(Runnable call);
+    /**
+     * The time of one call.
+     *
+     * @param millis the reported time in milliseconds (GPU: CUDA events, with the L2 cache flushed first)
+     * @param kernelMicros the summed duration of the call's kernels as the profiler records them, in microseconds;
+     *     null where that is not measured (on the CPU, or without CUPTI)
+     */
+    record Timing(double millis, Double kernelMicros) {
+    }
+
+    /** Times one call. */
+    Timing timed(Runnable call);
 
     /** The JIT's counters, or null where no JIT runs. */
     JitStats jitStats();
@@ -82,8 +92,8 @@ interface BenchTarget {
             }
 
             @Override
-            public double timedMillis(Runnable call) {
-                return wallMillis(call);
+            public Timing timed(Runnable call) {
+                return new Timing(wallMillis(call), null);
             }
 
             @Override
@@ -100,6 +110,7 @@ interface BenchTarget {
     static BenchTarget gpu(int ordinal) {
         Location location = Location.cuda(ordinal);
         String backend = Backends.forLocation("tensors", location).name();
+        KernelClock kernelClock = KernelClock.openOrNull();
         return new BenchTarget() {
             @Override
             public Location location() {
@@ -130,19 +141,21 @@ interface BenchTarget {
              * the event window, so such a sample is taken again.
              */
             @Override
-            public double timedMillis(Runnable call) {
+            public Timing timed(Runnable call) {
                 try (GpuTimer timer = new GpuTimer()) {
                     for (int attempt = 1;; attempt++) {
                         for (long written = 0; written < REST_BYTES; written += FLUSH_BYTES) {
                             Gpu.flushL2();
                         }
+                        boolean clocked = kernelClock != null && kernelClock.start();
                         timer.start();
                         long enqueueStart = System.nanoTime();
                         call.run();
                         long enqueueNanos = System.nanoTime() - enqueueStart;
                         double ms = timer.stopMillis();
+                        Double kernelUs = clocked ? KernelClock.totalMicros(kernelClock.stop()) : null;
                         if (enqueueNanos <= HIDDEN_ENQUEUE_NANOS || attempt == MAX_TIMING_ATTEMPTS) {
-                            return ms;
+                            return new Timing(ms, kernelUs);
                         }
                     }
                 }

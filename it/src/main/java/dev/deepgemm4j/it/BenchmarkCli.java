@@ -101,6 +101,11 @@ public final class BenchmarkCli {
                 target.backend(), Runtime.version(), options.fp8Values() == RandomTensors.Fp8Values.NORMAL
                         ? "quantised normals" : "uniform codes"));
 
+        if (target.isGpu()) {
+            KernelClock clock = KernelClock.openOrNull();
+            out.println("kernel time (the profiler's measure, as DeepGEMM reports): " + (clock != null
+                    ? "CUPTI, " + clock.library() : "not measured (" + KernelClock.unavailableReason() + ")"));
+        }
         Path freshCache = target.isGpu() && options.freshJitCache() ? freshJitCache(out) : null;
         CublasLtBaseline baseline = null;
         String cublasLt = null;

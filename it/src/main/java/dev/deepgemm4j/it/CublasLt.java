@@ -1,6 +1,5 @@
 package dev.deepgemm4j.it;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -9,10 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -101,87 +97,20 @@ final class CublasLt implements AutoCloseable {
         }
     }
 
+    /** Where cuBLASLt is looked for. */
+    static final CudaLibrarySearch SEARCH = new CudaLibrarySearch(LIBRARY_PROPERTY, "DEEPGEMM4J_CUBLASLT", SONAMES,
+            List.of("lib64", "targets/x86_64-linux/lib"));
+
     /**
-     * Loads cuBLASLt from the first place it is found: the file {@value #LIBRARY_PROPERTY} names; the CUDA toolkit
-     * ({@code $CUDA_HOME}, {@code $CUDA_PATH}, {@code /usr/local/cuda}: {@code lib64},
-     * {@code targets/x86_64-linux/lib}); the system's library path; the {@code nvidia-cublas} Python wheels.
+     * Loads cuBLASLt from the first place {@link #SEARCH} finds it: the file {@value #LIBRARY_PROPERTY} names; the
+     * CUDA toolkit ({@code $CUDA_HOME}, {@code $CUDA_PATH}, {@code /usr/local/cuda}: {@code lib64},
+     * {@code targets/x86_64-linux/lib}); the {@code nvidia-cublas} Python wheels; the system's library path.
      *
      * @throws IllegalStateException naming the places searched when it is nowhere
      */
     static CublasLt load() {
-        List<String> tried = new ArrayList<>();
-        for (Path candidate : candidates()) {
-            if (Files.isRegularFile(candidate)) {
-                return open(candidate, SymbolLookup.libraryLookup(candidate, Arena.global()));
-            }
-            tried.add(candidate.toString());
-        }
-        for (String soname : SONAMES) {
-            try {
-                return open(Path.of(soname), SymbolLookup.libraryLookup(soname, Arena.global()));
-            } catch (IllegalArgumentException notOnLibraryPath) {
-                tried.add(soname + " (library path)");
-            }
-        }
-        throw new IllegalStateException("libcublasLt not found; tried " + String.join(", ", tried));
-    }
-
-    private static CublasLt open(Path library, SymbolLookup lookup) {
-        return new CublasLt(library, lookup);
-    }
-
-    /** Files to try, in order. */
-    static List<Path> candidates() {
-        List<Path> dirs = new ArrayList<>();
-        String explicit = System.getProperty(LIBRARY_PROPERTY, System.getenv("DEEPGEMM4J_CUBLASLT"));
-        List<Path> files = new ArrayList<>();
-        if (explicit != null && !explicit.isBlank()) {
-            files.add(Path.of(explicit));
-        }
-        for (String home : new String[] {System.getenv("CUDA_HOME"), System.getenv("CUDA_PATH"), "/usr/local/cuda"}) {
-            if (home != null && !home.isBlank()) {
-                dirs.add(Path.of(home, "lib64"));
-                dirs.add(Path.of(home, "targets", "x86_64-linux", "lib"));
-            }
-        }
-        for (String wheels : new String[] {"/opt/*/.venv/lib/python3*/site-packages/nvidia/*/lib",
-            "/usr/local/lib/python3*/dist-packages/nvidia/*/lib", "/usr/lib/python3/dist-packages/nvidia/*/lib"}) {
-            dirs.addAll(glob(wheels));
-        }
-        for (Path dir : dirs) {
-            for (String soname : SONAMES) {
-                files.add(dir.resolve(soname));
-            }
-        }
-        return files;
-    }
-
-    /** The directories matching an absolute pattern whose segments may hold {@code *} wildcards. */
-    static List<Path> glob(String pattern) {
-        List<Path> matches = List.of(Path.of("/"));
-        for (String segment : pattern.substring(1).split("/")) {
-            List<Path> next = new ArrayList<>();
-            for (Path dir : matches) {
-                if (!segment.contains("*")) {
-                    Path p = dir.resolve(segment);
-                    if (Files.isDirectory(p)) {
-                        next.add(p);
-                    }
-                    continue;
-                }
-                try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, segment)) {
-                    entries.forEach(p -> {
-                        if (Files.isDirectory(p)) {
-                            next.add(p);
-                        }
-                    });
-                } catch (IOException | RuntimeException unreadable) {
-                    // a directory we cannot list holds nothing for us
-                }
-            }
-            matches = next;
-        }
-        return matches;
+        CudaLibrarySearch.Found found = SEARCH.open();
+        return new CublasLt(found.library(), found.lookup());
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {

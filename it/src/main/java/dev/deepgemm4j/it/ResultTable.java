@@ -5,13 +5,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Text rendering of the benchmark's results. GPU runs add the first call's time (which includes the JIT), the kernels
- * it compiled, and the cuBLASLt baseline where it ran.
+ * Text rendering of the benchmark's results. GPU runs add the kernel time (CUPTI, where measured), the first call's time
+ * (which includes the JIT), the kernels it compiled, and the cuBLASLt baseline where it ran.
  */
 final class ResultTable {
 
     private static final String CPU_FORMAT = "%-46s %-38s %11s %9s %9s %16s  %s";
-    private static final String GPU_FORMAT = "%-46s %-38s %11s %9s %9s %10s %-11s %16s %11s %9s  %s";
+    private static final String GPU_FORMAT = "%-46s %-38s %11s %9s %9s %9s %10s %-11s %16s %11s %9s  %s";
 
     private final boolean gpu;
 
@@ -29,7 +29,7 @@ final class ResultTable {
     String header() {
         List<Object> cells = new ArrayList<>(List.of("op", "shape", "µs", "TFLOPS", "GB/s"));
         if (gpu) {
-            cells.addAll(List.of("first ms", "jit"));
+            cells.addAll(List.of("kernel µs", "first ms", "jit"));
         }
         cells.add("calc_diff (n)");
         if (gpu) {
@@ -44,6 +44,7 @@ final class ResultTable {
         List<Object> cells = new ArrayList<>(List.of(r.label(), r.shape(), number(r.timeUs()), number(r.tflops()),
                 number(r.gbps())));
         if (gpu) {
+            cells.add(number(r.kernelUs()));
             cells.add(number(r.coldMs()));
             cells.add(r.jitCompiles() == null ? "-" : r.jitCompiles() == 0 ? "cached"
                     : r.jitCompiles() + " in " + r.jitCompileMs() + "ms");

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The GPU mode end to end on a few rows: device tensors, event timing, sampled checks, the host-overhead and JIT
- * sections. (The bundle runs the whole benchmark separately.)
+ * The GPU mode end to end on a few rows: device tensors, event and (with CUPTI) kernel timing, sampled checks, the
+ * host-overhead and JIT sections. (The bundle runs the whole benchmark separately.)
  */
 @Tag("gpu")
 class BenchmarkCliGpuTest {
@@ -40,6 +40,11 @@ class BenchmarkCliGpuTest {
             assertTrue(row.get("timeUs").asDouble() > 0 && row.get("coldMs").asDouble() > 0, row.toString());
             assertTrue(row.get("jitCompiles").isNumber(), row.toString());
             assertTrue(row.get("sampled").asBoolean(), "standard shapes are checked on a sample: " + row);
+            if (KernelClock.openOrNull() != null) {
+                // The profiler's span of the kernels lies inside the events' window around the call.
+                double kernelUs = row.get("kernelUs").asDouble();
+                assertTrue(kernelUs > 0 && kernelUs <= row.get("timeUs").asDouble() + 1, row.toString());
+            }
         }
         JsonNode overhead = report.get("hostOverhead");
         assertTrue(overhead.get("enqueueUs").asDouble() > 0, overhead.toString());

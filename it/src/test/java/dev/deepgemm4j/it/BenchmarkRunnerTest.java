@@ -236,12 +236,12 @@ class BenchmarkRunnerTest {
         assertEquals("1.23", ResultTable.number(1.234));
         assertEquals("0.00123", ResultTable.number(0.001234));
         assertEquals("-", ResultTable.number(null));
-        BenchRow row = new BenchRow("fp8_gemm_nt", "1D2D", "M=128 N=4096 K=7168", "cuda:0", "ok", 250.0, 10, 30.1,
+        BenchRow row = new BenchRow("fp8_gemm_nt", "1D2D", "M=128 N=4096 K=7168", "cuda:0", "ok", 250.0, 241.5, 10, 30.1,
                 300.0, 900.0, 1.0, 1L, 850L, 2.5e-7, 1e-5, 256L, true, new CublasLtBaseline.Result("ok", 50.0,
                         150.0, 0.2, 3e-7, "K_INNER"));
         String line = new ResultTable(true).line(row);
         assertTrue(line.startsWith("fp8_gemm_nt [1D2D] "), line);
-        for (String cell : List.of(" 250 ", " 30.1 ", " 900 ", "1 in 850ms", "2.50e-07 (~256)", " 50.0 ",
+        for (String cell : List.of(" 250 ", " 242 ", " 30.1 ", " 900 ", "1 in 850ms", "2.50e-07 (~256)", " 50.0 ",
                 "0.20x", " ok")) {
             assertTrue(line.contains(cell), "no '" + cell + "' in " + line);
         }
@@ -250,20 +250,22 @@ class BenchmarkRunnerTest {
     }
 
     @Test
-    void cublasLtIsSearchedWhereCudaAndTheWheelsPutIt(@TempDir Path dir) throws Exception {
+    void cudaLibrariesAreSearchedWhereTheToolkitAndTheWheelsPutThem(@TempDir Path dir) throws Exception {
         Path lib = Files.createDirectories(dir.resolve("a1/x/lib"));
         Files.createDirectories(dir.resolve("a2/y/lib"));
         Files.createDirectories(dir.resolve("b1/x/lib"));
-        assertEquals(List.of(lib, dir.resolve("a2/y/lib")), CublasLt.glob(dir + "/a*/*/lib").stream().sorted()
+        assertEquals(List.of(lib, dir.resolve("a2/y/lib")), CudaLibrarySearch.glob(dir + "/a*/*/lib").stream().sorted()
                 .toList());
-        assertEquals(List.of(), CublasLt.glob(dir + "/none*/lib"));
+        assertEquals(List.of(), CudaLibrarySearch.glob(dir + "/none*/lib"));
         System.setProperty(CublasLt.LIBRARY_PROPERTY, lib.resolve("libcublasLt.so.13").toString());
         try {
-            assertEquals(lib.resolve("libcublasLt.so.13"), CublasLt.candidates().get(0), "the explicit file first");
+            assertEquals(lib.resolve("libcublasLt.so.13"), CublasLt.SEARCH.candidates().get(0), "the explicit file first");
         } finally {
             System.clearProperty(CublasLt.LIBRARY_PROPERTY);
         }
-        assertTrue(CublasLt.candidates().contains(Path.of("/usr/local/cuda/lib64/libcublasLt.so.13")));
+        assertTrue(CublasLt.SEARCH.candidates().contains(Path.of("/usr/local/cuda/lib64/libcublasLt.so.13")));
+        assertTrue(KernelClock.SEARCH.candidates().contains(Path.of("/usr/local/cuda/extras/CUPTI/lib64/libcupti.so.13")),
+                "CUPTI is looked for where the toolkit puts it");
     }
 
     @Test
