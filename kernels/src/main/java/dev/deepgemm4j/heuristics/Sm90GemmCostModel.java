@@ -11,14 +11,20 @@ package dev.deepgemm4j.heuristics;
  * WGMMA passes, a little less per FLOP: the per-K-block overhead is spread over more columns);</li>
  * <li>L2 to SM: every active CTA loads {@code (blockM + blockN)·128} bytes per K block through the shared L2; in a
  * cluster of 2 along M the B tile is multicast, so a CTA loads {@code (blockM + blockN / 2)·128};</li>
- * <li>when a tile holds every row of A (decode), B streams from HBM with no reuse at one SM's streaming rate.</li>
+ * <li>when a tile holds every row of A, or M is at most {@value #DECODE_ROWS} (decode), B streams from HBM with next
+ * to no reuse, and a CTA's loads are bound by the latency of its own requests: a fixed cost per K block, plus its A
+ * tile at the rate of L2 hits (every CTA reads the same few A rows) and its B tile at the much lower rate of HBM
+ * reads.</li>
  * </ul>
  * The busiest CTA's tiles, each plus an epilogue, give the compute time; the whole problem also cannot beat reading
  * its unique bytes from HBM once. The constants were fitted to the 189 (shape, tile) timings of
  * docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt (H100 SXM, power-capped): ranked by this model, the picked tile
  * is on average within 1% of the measured best (10% at worst), and predictions are within about 25%; the two-pass
  * factor was refitted to the current kernel's timings (docs/perf/2026-12-07-h100-sm90-gemm-1d2d.txt: 14 shapes, the
- * pick within 5% of the best timed tile, 2% on average).
+ * pick within 5% of the best timed tile, 2% on average). The decode term was refitted to the M = 128 harness timings of
+ * docs/perf/2026-12-07-h100-session12.txt (kernel times, 64- and 128-row tiles on the 7 standard (N, K)): it ranks
+ * the best timed tile first on 5 of the 7 and picks the untimed 128 × 112 on the other two (within 1% and 12% of the
+ * best on an H200), though it overestimates the slower candidates by up to 70%.
  */
 public final class Sm90GemmCostModel {
 
@@ -38,8 +44,10 @@ public final class Sm90GemmCostModel {
     private static final double L2_BYTES_PER_S = 10.4e12;
     /** HBM, bytes/s. */
     private static final double HBM_BYTES_PER_S = 2.9e12;
-    /** One SM streaming tiles it does not share, bytes/s. */
-    private static final double SM_STREAM_BYTES_PER_S = 51.9e9;
+    /** Decode K block of one CTA: fixed cost (ns), A bytes at the L2-hit rate, B bytes at the HBM-read rate (B/s). */
+    private static final double STREAM_FIXED_NS = 70;
+    private static final double STREAM_A_BYTES_PER_S = 250e9;
+    private static final double STREAM_B_BYTES_PER_S = 36e9;
     /** Epilogue of one tile, µs. */
     private static final double EPILOGUE_US = 0.57;
     /** Launch and ramp-up, µs. */
@@ -62,8 +70,8 @@ public final class Sm90GemmCostModel {
             return micros(config.blockM(), config.blockN(), config.clusterM(), config.tiles(m, n),
                     config.gridCtas(m, n), ceilDiv(k, 128), uniqueBytes);
         }
-        return micros(config.blockM(), config.blockN(), config.tiles(m, n), ceilDiv(k, 128), m <= config.blockM(),
-                uniqueBytes, config.numSms());
+        return micros(config.blockM(), config.blockN(), config.tiles(m, n), ceilDiv(k, 128),
+                streamsB(m, config.blockM()), uniqueBytes, config.numSms());
     }
 
     /**
@@ -79,6 +87,17 @@ public final class Sm90GemmCostModel {
         return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;
     }
 
+    /**
+     * Rows of A up to which every tile streams B (the M = 128 timings the decode term was fitted to; above it, 64-row
+     * tiles reuse B across three or more M blocks).
+     */
+    public static final long DECODE_ROWS = 128;
+
+    /** Whether {@code rows} rows of A in tiles of {@code blockM} rows make a decode-like problem ({@link #micros}). */
+    public static boolean streamsB(long rows, int blockM) {
+        return rows <= Math.max(blockM, DECODE_ROWS);
+    }
+
     private static double kBlockNs(int blockM, int blockN, long grid, double l2Bytes, double streamNs,
             double minFloorNs) {
         double floorNs = Math.max(minFloorNs, blockM <= 64 ? FLOOR_64_NS : FLOOR_128_NS);
@@ -91,7 +110,7 @@ public final class Sm90GemmCostModel {
      * Predicted µs of a persistent launch over {@code tiles} output tiles of {@code blockM × blockN}.
      *
      * @param kBlocks 128-deep K blocks per tile
-     * @param streamsB whether one tile covers all rows of A, so that B is read once, straight from HBM
+     * @param streamsB whether the problem is decode-like ({@link #streamsB(long, int)}), so that B streams from HBM
      * @param uniqueBytes bytes of A, B and D the problem touches at least once
      * @param numSms SMs of the persistent grid
      */
@@ -112,7 +131,8 @@ public final class Sm90GemmCostModel {
         long grid = Math.min(tiles, numSms);
         long tilesPerCta = ceilDiv(tiles, grid);
         double loadBytes = (blockM + blockN) * 128.0;
-        double streamNs = streamsB ? loadBytes / SM_STREAM_BYTES_PER_S * 1e9 : 0;
+        double streamNs = streamsB ? STREAM_FIXED_NS + (blockM * 128.0 / STREAM_A_BYTES_PER_S
+                + blockN * 128.0 / STREAM_B_BYTES_PER_S) * 1e9 : 0;
         double kBlockNs = kBlockNs(blockM, blockN, grid, loadBytes, streamNs, minFloorNs);
         double computeUs = tilesPerCta * (kBlocks * kBlockNs * 1e-3 + EPILOGUE_US);
         return Math.max(computeUs, uniqueBytes / HBM_BYTES_PER_S * 1e6) + LAUNCH_US;

@@ -2,11 +2,14 @@ package dev.deepgemm4j.heuristics;
 
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Tile choice of the Hopper dense GEMM ({@link Sm90GemmConfig}) among the nine tiles verified on an H100
- * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt) and the 128-row tiles in 2-CTA clusters that multicast B (timed
+ * (docs/perf/2026-11-23-h100-sm90-fp8-gemm-1d2d.txt), three narrow tiles for decode-sized M ({@link #DECODE_TILES})
+ * and the 128-row tiles in 2-CTA clusters that multicast B (timed
  * at M = 4096 in docs/perf/2026-12-07-h100-sm90-gemm-1d2d.txt), each with the deepest pipeline that fits: the
  * candidate with the lowest time predicted by {@link Sm90GemmCostModel} for the shape and SM count. A clustered
  * candidate is considered only where it can multicast: at least two M blocks and at least 2 SMs.
@@ -16,8 +19,19 @@ public final class Sm90GemmHeuristic {
     /** The tiles measured on the H100, {blockM, blockN}. */
     static final int[][] VERIFIED_TILES = {{64, 64}, {64, 128}, {64, 256}, {128, 112}, {128, 128}, {128, 144},
         {128, 160}, {128, 192}, {128, 256}};
+    /**
+     * Narrow tiles measured on the H100 for decode-sized dense GEMMs (M = 128: 128 × 64 and 128 × 32 beat every
+     * verified tile on 5 of the 7 standard (N, K), by 8–12%; 64 × 32 on the two narrowest N; correct on every edge
+     * shape of the harness; docs/perf/2026-12-07-h100-session12.txt), {blockM, blockN}. Candidates of the dense GEMM
+     * up to M = {@link Sm90GemmCostModel#DECODE_ROWS} only, where they were timed; the M-grouped kernels have not been
+     * timed with them.
+     */
+    static final int[][] DECODE_TILES = {{64, 32}, {128, 32}, {128, 64}};
     /** The tiles measured on the H100 in clusters of 2 along M, {blockM, blockN}. */
     static final int[][] VERIFIED_CLUSTER_TILES = {{128, 128}, {128, 144}, {128, 160}, {128, 192}, {128, 256}};
+    /** The plain tiles the dense GEMM chooses among. */
+    static final int[][] DENSE_TILES = Stream.concat(Arrays.stream(VERIFIED_TILES),
+            Arrays.stream(DECODE_TILES)).toArray(int[][]::new);
     /** The M values of the standard shapes whose clustered choices CI compiles. */
     static final long[] CATALOG_MS = {2048, 4096, 8192};
     /** The standard (N, K) pairs (DeepGEMM's dense benchmark). */
@@ -138,7 +152,7 @@ public final class Sm90GemmHeuristic {
                 Sm90GemmConfig candidate = Sm90GemmConfig.of(tile[0], tile[1], p.numSms(), p.type());
                 long uniqueBytes = copies * (rows * p.k() + 2 * rows * p.n()) + p.groups() * p.n() * p.k();
                 double predicted = Sm90GemmCostModel.micros(tile[0], tile[1], copies * candidate.tiles(rows, p.n()),
-                        ceilDiv(p.k(), 128), rows <= tile[0], uniqueBytes, p.numSms());
+                        ceilDiv(p.k(), 128), Sm90GemmCostModel.streamsB(rows, tile[0]), uniqueBytes, p.numSms());
                 if (predicted < micros) {
                     config = candidate;
                     micros = predicted;
@@ -189,7 +203,9 @@ public final class Sm90GemmHeuristic {
         Sm90GemmConfig config = null;
         double micros = Double.POSITIVE_INFINITY;
         for (int clusterM = 1; clusterM <= 2 && clusterM <= numSms; clusterM++) {
-            for (int[] tile : clusterM == 1 ? VERIFIED_TILES : VERIFIED_CLUSTER_TILES) {
+            int[][] tiles = clusterM > 1 ? VERIFIED_CLUSTER_TILES
+                    : m <= Sm90GemmCostModel.DECODE_ROWS ? DENSE_TILES : VERIFIED_TILES;
+            for (int[] tile : tiles) {
                 Sm90GemmConfig candidate = clusterM == 1 ? Sm90GemmConfig.of(tile[0], tile[1], numSms)
                         : Sm90GemmConfig.clustered(tile[0], tile[1], numSms);
                 if (!candidate.fits(m, n)) {
@@ -213,7 +229,7 @@ public final class Sm90GemmHeuristic {
      */
     public static List<Sm90GemmConfig> allConfigs() {
         List<Sm90GemmConfig> all = new ArrayList<>();
-        for (int[] tile : VERIFIED_TILES) {
+        for (int[] tile : DENSE_TILES) {
             all.add(Sm90GemmConfig.of(tile[0], tile[1], CATALOG_NUM_SMS));
         }
         for (long m : CATALOG_MS) {
