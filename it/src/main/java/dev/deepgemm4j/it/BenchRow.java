@@ -27,7 +27,8 @@ package dev.deepgemm4j.it;
  */
 record BenchRow(String op, String variant, String shape, String backend, String status, Double timeUs,
         Double kernelUs, Integer runs, Double tflops, Double gbps, Double coldMs, Double warmMs, Long jitCompiles,
-        Long jitCompileMs, Double calcDiff, double tolerance, Long compared, Boolean sampled, CublasLtBaseline.Result cublasLt) {
+        Long jitCompileMs, Double calcDiff, double tolerance, Long compared, Boolean sampled,
+        CublasLtBaseline.Result cublasLt) {
 
     static final String OK = "ok";
     static final String NOT_IMPLEMENTED = "not implemented";

@@ -48,7 +48,7 @@ final class KernelClock {
     /** Durations in nanoseconds, in the order CUPTI delivered them; filled by {@link #bufferCompleted}. */
     private static final ConcurrentLinkedQueue<Long> DURATIONS = new ConcurrentLinkedQueue<>();
     private static MethodHandle getNextRecord;
-    private static MethodHandle malloc;
+    private static MethodHandle alignedAlloc;
     private static MethodHandle free;
 
     private static KernelClock instance;
@@ -70,7 +70,8 @@ final class KernelClock {
                 FunctionDescriptor.of(INT, PTR, PTR));
         getNextRecord = bind(linker, lookup, "cuptiActivityGetNextRecord", FunctionDescriptor.of(INT, PTR, LONG, PTR));
         SymbolLookup libc = linker.defaultLookup();
-        malloc = linker.downcallHandle(libc.find("aligned_alloc").orElseThrow(), FunctionDescriptor.of(PTR, LONG, LONG));
+        alignedAlloc = linker.downcallHandle(libc.find("aligned_alloc").orElseThrow(),
+                FunctionDescriptor.of(PTR, LONG, LONG));
         free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(PTR));
         try {
             MethodHandles.Lookup self = MethodHandles.lookup();
@@ -172,7 +173,7 @@ final class KernelClock {
 
     private static void bufferRequested(MemorySegment buffer, MemorySegment size, MemorySegment maxRecords) {
         try {
-            MemorySegment memory = (MemorySegment) malloc.invokeExact(BUFFER_ALIGN, BUFFER_BYTES);
+            MemorySegment memory = (MemorySegment) alignedAlloc.invokeExact(BUFFER_ALIGN, BUFFER_BYTES);
             buffer.reinterpret(PTR.byteSize()).set(ValueLayout.ADDRESS, 0, memory);
             size.reinterpret(LONG.byteSize()).set(LONG, 0, memory.equals(MemorySegment.NULL) ? 0 : BUFFER_BYTES);
             maxRecords.reinterpret(LONG.byteSize()).set(LONG, 0, 0L);

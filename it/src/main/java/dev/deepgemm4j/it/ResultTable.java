@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Text rendering of the benchmark's results. GPU runs add the kernel time (CUPTI, where measured), the first call's time
- * (which includes the JIT), the kernels it compiled, and the cuBLASLt baseline where it ran.
+ * Text rendering of the benchmark's results. GPU runs add the kernel time (CUPTI, where measured), the first call's
+ * time (which includes the JIT), the kernels it compiled, and the cuBLASLt baseline where it ran.
  */
 final class ResultTable {
 

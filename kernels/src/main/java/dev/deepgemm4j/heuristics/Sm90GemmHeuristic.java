@@ -29,7 +29,7 @@ public final class Sm90GemmHeuristic {
     static final int[][] DECODE_TILES = {{64, 32}, {128, 32}, {128, 64}};
     /** The tiles measured on the H100 in clusters of 2 along M, {blockM, blockN}. */
     static final int[][] VERIFIED_CLUSTER_TILES = {{128, 128}, {128, 144}, {128, 160}, {128, 192}, {128, 256}};
-    /** The plain tiles the dense GEMM chooses among. */
+    /** The plain tiles the dense GEMM chooses among up to M = {@link Sm90GemmCostModel#DECODE_ROWS}. */
     static final int[][] DENSE_TILES = Stream.concat(Arrays.stream(VERIFIED_TILES),
             Arrays.stream(DECODE_TILES)).toArray(int[][]::new);
     /** The M values of the standard shapes whose clustered choices CI compiles. */
