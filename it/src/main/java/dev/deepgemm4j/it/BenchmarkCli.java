@@ -150,6 +150,10 @@ public final class BenchmarkCli {
 
         String rendered = table.render(rows);
         out.print(rendered);
+        String deepGemm = target.isGpu() ? ResultTable.deepGemm(rows, device.name()) : null;
+        if (deepGemm != null) {
+            out.print(deepGemm);
+        }
         out.println(ResultTable.summary(rows));
         double seconds = (System.nanoTime() - start) * 1e-9;
         out.println(String.format(Locale.ROOT, "total %.1f s", seconds));

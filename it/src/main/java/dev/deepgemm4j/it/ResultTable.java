@@ -1,8 +1,10 @@
 package dev.deepgemm4j.it;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Text rendering of the benchmark's results. GPU runs add the kernel time (CUPTI, where measured), the first call's
@@ -85,6 +87,40 @@ final class ResultTable {
         long missing = rows.stream().filter(r -> BenchRow.NOT_IMPLEMENTED.equals(r.status())).count();
         return rows.size() + " rows: " + ok + " ok, " + missing + " not implemented, " + (rows.size() - ok - missing)
                 + " failed or errored";
+    }
+
+    /**
+     * The rows DeepGEMM's suite also timed ({@link DeepGemmAnchors}): ours by kernel time where measured (else by
+     * events) against DeepGEMM's, the ratio (DeepGEMM's time over ours: above 1 means deepgemm4j is faster), then the
+     * geometric mean per operator (and M, for the dense GEMM); null when no row that ran has an anchor.
+     *
+     * @param device this run's GPU, named when it is not the anchors' (the ratios then compare different cards)
+     */
+    static String deepGemm(List<BenchRow> rows, String device) {
+        Map<String, List<Double>> ratios = new LinkedHashMap<>();
+        StringBuilder lines = new StringBuilder();
+        for (BenchRow r : rows) {
+            Double anchor = DeepGemmAnchors.micros(r);
+            Double ours = r.kernelUs() != null ? r.kernelUs() : r.timeUs();
+            if (anchor == null || ours == null || !r.ok()) {
+                continue;
+            }
+            double ratio = anchor / ours;
+            String group = r.shape().startsWith("M=") ? r.label() + " " + r.shape().split(" ")[0] : r.label();
+            ratios.computeIfAbsent(group, g -> new ArrayList<>()).add(ratio);
+            lines.append(String.format(Locale.ROOT, "  %-46s %-38s %9s µs %-6s %9s µs  %5.2fx%n", r.label(), r.shape(),
+                    number(ours), r.kernelUs() != null ? "kernel" : "events", number(anchor), ratio));
+        }
+        if (ratios.isEmpty()) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "vs DeepGEMM 2.6.1 (its own benchmark on an %s,"
+                + " profiler kernel times)%s:%n", DeepGemmAnchors.DEVICE, DeepGemmAnchors.DEVICE.equals(device) ? ""
+                        : "; this run's GPU is " + device + ", so the ratios compare different cards"));
+        sb.append(lines);
+        ratios.forEach((group, values) -> sb.append(String.format(Locale.ROOT, "  geometric mean %-40s %5.2fx over %d%n",
+                group, Math.exp(values.stream().mapToDouble(Math::log).average().orElse(0)), values.size())));
+        return sb.toString();
     }
 
     /** The host-overhead section. */

@@ -250,6 +250,28 @@ class BenchmarkRunnerTest {
     }
 
     @Test
+    void deepGemmSectionComparesAnchoredRowsByKernelTime() {
+        BenchRow anchored = row("fp8_gemm_nt", "1D2D", "M=128 N=576 K=7168", 12.0, 9.5, BenchRow.OK);
+        BenchRow byEvents = row("fp8_mqa_logits", "", "S=2048 S_kv=65536 H=64 D=128", 2000.0, null, BenchRow.OK);
+        BenchRow unanchored = row("fp8_gemm_nt", "1D2D", "M=100 N=576 K=7168", 12.0, 10.0, BenchRow.OK);
+        BenchRow failed = row("fp8_gemm_nt", "1D2D", "M=1 N=576 K=7168", 12.0, 10.0, "FAIL: calc_diff");
+        String section = ResultTable.deepGemm(List.of(anchored, byEvents, unanchored, failed), DeepGemmAnchors.DEVICE);
+        assertTrue(section.contains("M=128 N=576 K=7168") && section.contains(" 1.00x"), section);
+        assertTrue(section.contains("kernel") && section.contains("events") && section.contains(" 0.95x"), section);
+        assertFalse(section.contains("M=100") || section.contains("M=1 N=576"), "unanchored and failed rows: " + section);
+        assertTrue(section.contains("geometric mean fp8_gemm_nt [1D2D] M=128"), section);
+        assertFalse(section.contains("different cards"), section);
+        assertTrue(ResultTable.deepGemm(List.of(anchored), "NVIDIA H200").contains("different cards"));
+        assertNull(ResultTable.deepGemm(List.of(unanchored), DeepGemmAnchors.DEVICE));
+    }
+
+    private static BenchRow row(String op, String variant, String shape, double timeUs, Double kernelUs,
+            String status) {
+        return new BenchRow(op, variant, shape, "cuda:0", status, timeUs, kernelUs, 10, 1.0, 1.0, 1.0, 1.0, 0L, 0L,
+                1e-6, 1e-5, 256L, true, null);
+    }
+
+    @Test
     void cudaLibrariesAreSearchedWhereTheToolkitAndTheWheelsPutThem(@TempDir Path dir) throws Exception {
         Path lib = Files.createDirectories(dir.resolve("a1/x/lib"));
         Files.createDirectories(dir.resolve("a2/y/lib"));
