@@ -105,12 +105,12 @@ interface BenchTarget {
 
     /**
      * GPU {@code ordinal}, timed as DeepGEMM times its kernels: {@link #REST_BYTES} of memsets on the current stream
-     * before each call (which also flush the L2 cache), CUDA events recorded on that stream around the call alone.
+     * before each call (which also flush the L2 cache), CUDA events recorded on that stream around the call alone,
+     * and the call's kernels timed by {@code kernelClock} (null: not).
      */
-    static BenchTarget gpu(int ordinal) {
+    static BenchTarget gpu(int ordinal, KernelClock kernelClock) {
         Location location = Location.cuda(ordinal);
         String backend = Backends.forLocation("tensors", location).name();
-        KernelClock kernelClock = KernelClock.openOrNull();
         return new BenchTarget() {
             @Override
             public Location location() {

@@ -102,9 +102,10 @@ public final class BenchmarkCli {
                         ? "quantised normals" : "uniform codes"));
 
         if (target.isGpu()) {
-            KernelClock clock = KernelClock.openOrNull();
+            KernelClock clock = options.profile() ? null : KernelClock.openOrNull();
             out.println("kernel time (the profiler's measure, as DeepGEMM reports): " + (clock != null
-                    ? "CUPTI, " + clock.library() : "not measured (" + KernelClock.unavailableReason() + ")"));
+                    ? "CUPTI, " + clock.library() : "not measured (" + (options.profile() ? "--profile"
+                            : KernelClock.unavailableReason()) + ")"));
         }
         Path freshCache = target.isGpu() && options.freshJitCache() ? freshJitCache(out) : null;
         CublasLtBaseline baseline = null;
@@ -183,7 +184,8 @@ public final class BenchmarkCli {
         try {
             reason = Gpu.isAvailable() ? null : Gpu.unavailableReason();
             if (reason == null) {
-                return BenchTarget.gpu(DEVICE);
+                // Under --profile a profiler (ncu) owns CUPTI: no kernel clock of our own beside it.
+                return BenchTarget.gpu(DEVICE, options.profile() ? null : KernelClock.openOrNull());
             }
         } catch (RuntimeException | LinkageError e) {
             reason = e.toString();
