@@ -4,7 +4,8 @@
 // scales for B, as DeepGEMM's tests make them), a float64 reference on the GPU (separate SIMT kernel,
 // spot-checked on the host), then every kernel configuration: poisoned output, one run, check (calc_diff
 // < 1e-5, every element written, guard after D untouched), timing (warm-up, 256 MB L2 flush before each
-// call, median of 20) and a bitwise comparison of the last timed output with the checked one.
+// call, median of 20; CUDA events, and with -DDG_WITH_CUPTI also the kernel time, see kernel_clock.cuh) and a
+// bitwise comparison of the last timed output with the checked one.
 // Optional cuBLASLt baseline (build with -DDG_WITH_CUBLASLT): block-scaled FP8 (VEC128 x BLK128x128, the
 // same recipe, also checked against the reference), or plain per-tensor FP8 when that is refused.
 // A watchdog trap or any CUDA error resets the device, rebuilds the shape's buffers and goes on.
