@@ -66,6 +66,11 @@ interface BenchTarget {
     default void warmUp() {
     }
 
+    /** The clock that times the calls' kernels, or null where kernel time is not measured. */
+    default KernelClock kernelClock() {
+        return null;
+    }
+
     /** The CPU reference backend, timed by wall clock. */
     static BenchTarget cpu() {
         return new BenchTarget() {
@@ -125,6 +130,11 @@ interface BenchTarget {
             @Override
             public boolean isGpu() {
                 return true;
+            }
+
+            @Override
+            public KernelClock kernelClock() {
+                return kernelClock;
             }
 
             @Override

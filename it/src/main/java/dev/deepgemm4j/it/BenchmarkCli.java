@@ -102,7 +102,7 @@ public final class BenchmarkCli {
                         ? "quantised normals" : "uniform codes"));
 
         if (target.isGpu()) {
-            KernelClock clock = options.profile() ? null : KernelClock.openOrNull();
+            KernelClock clock = target.kernelClock();
             out.println("kernel time (the profiler's measure, as DeepGEMM reports): " + (clock != null
                     ? "CUPTI, " + clock.library() : "not measured (" + (options.profile() ? "--profile"
                             : KernelClock.unavailableReason()) + ")"));

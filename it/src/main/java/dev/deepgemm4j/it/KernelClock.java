@@ -95,7 +95,7 @@ final class KernelClock {
      *
      * @throws IllegalStateException when libcupti is not found or refuses to record activities
      */
-    static synchronized KernelClock open() {
+    private static synchronized KernelClock open() {
         if (instance == null) {
             CudaLibrarySearch.Found found = SEARCH.open();
             instance = new KernelClock(found.library(), found.lookup());

@@ -5,6 +5,7 @@ import dev.deepgemm4j.Fp8E4M3;
 import dev.deepgemm4j.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 
@@ -82,7 +83,7 @@ final class RandomTensors {
 
     /** Sets what {@link #fp8} and {@link #fp8Codes} draw from now on. */
     static void useFp8Values(Fp8Values values) {
-        fp8Values = java.util.Objects.requireNonNull(values, "values");
+        fp8Values = Objects.requireNonNull(values, "values");
     }
 
     /** FP8 tensor of random values of the current {@link Fp8Values} kind. */
