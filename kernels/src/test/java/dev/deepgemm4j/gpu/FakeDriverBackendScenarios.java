@@ -514,7 +514,7 @@ public final class FakeDriverBackendScenarios {
                 cleaned.dataAddress(), pitch, s, 300);
         memsetsBefore = fake.memsets();
         Tensor compressed = DeepGemm.fp8MqaLogits(q, kv, w, ks, ke, false, 100);
-        assertEquals(memsetsBefore + 1, fake.memsets(), "without cleaning, unwritten positions are zeros");
+        assertEquals(memsetsBefore, fake.memsets(), "no zero fill without cleaning either: those positions are unspecified");
         assertMapLaunch("dg_sm90_fp8_mqa_logits_h32_d64_q128_w4_s8", 2, 640, 158720,
                 List.of(q.dataAddress(), kv.data().dataAddress(), kv.scales().dataAddress()), 0, w.dataAddress(), 32L,
                 ks.dataAddress(), ke.dataAddress(), compressed.dataAddress(), 512L, s, 300, 100, 1, 0L);
