@@ -31,7 +31,8 @@
 // One producer thread loads the atom's q (next_n·H rows, 2 stages, reloaded only when the atom changes) and, per
 // unit, the up to 256/block_kv cache blocks of the split into one 256-row KV stage (ring of kStages), each block's FP32
 // scales beside them by a plain bulk copy (read by the math warps from global memory, a dependent block-table and HBM
-// round trip per unit, they were the warps' longest stall). Math warpgroup
+// round trip per unit, they were the warps' longest stall), and a mask of the blocks it loaded as a word of shared
+// memory written before its arrival on the stage (so the math warps read no block table at all). Math warpgroup
 // w owns KV rows [64w, 64w + 64): D/32 wgmma m64nNk32 with N = next_n·H, so each KV tile is read from shared memory
 // once for both draft tokens. The epilogue is the plain kernel's (ReLU, head weights, quad reduction, |scale|, a
 // sign flip for negative scales). Blocks that are not loaded (past the atom's length, or invalid) leave stale shared
@@ -124,7 +125,7 @@ __device__ __forceinline__ void tma_load_3d(u32 dst, const TmaDesc* map, i32 c0,
 }
 
 struct Smem {
-    u32 q, kv, sf, q_full, q_empty, kv_full, kv_empty;
+    u32 q, kv, sf, q_full, q_empty, kv_full, kv_empty, loaded;
     __device__ explicit Smem(u32 base)
         : q(base),
           kv(base + kQStages * kSmemQBytes),
@@ -132,8 +133,20 @@ struct Smem {
           q_full(sf + kStages * kSmemSfBytes),
           q_empty(q_full + kQStages * 8),
           kv_full(q_empty + kQStages * 8),
-          kv_empty(kv_full + kStages * 8) {}
+          kv_empty(kv_full + kStages * 8),
+          loaded(kv_empty + kStages * 8) {}
 };
+static_assert((2 * kQStages + 2 * kStages) * 8 + kStages * 4 <= kBarrierBytes, "barriers and masks exceed their area");
+
+__device__ __forceinline__ void st_shared_u32(u32 addr, u32 v) {
+    asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+
+__device__ __forceinline__ u32 ld_shared_u32(u32 addr) {
+    u32 v;
+    asm volatile("ld.shared.u32 %0, [%1];" : "=r"(v) : "r"(addr) : "memory");
+    return v;
+}
 
 struct Ring {
     u32 stage = 0, phase = 0;
@@ -219,7 +232,7 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
             }
             // Only blocks holding positions below the atom's length and valid table entries are fetched.
             int blk[kBlocksPerSplit];
-            u32 bytes = 0;
+            u32 bytes = 0, loaded = 0;
 #pragma unroll
             for (u32 i = 0; i < kBlocksPerSplit; i++) {
                 const int x = s * (int) kBlocksPerSplit + (int) i;
@@ -229,10 +242,13 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
                     if (id >= 0 && id < num_blocks) {
                         blk[i] = id;
                         bytes += kBlockBytes + kBlockSfBytes;
+                        loaded |= 1u << i;
                     }
                 }
             }
             mbar_wait(sm.kv_empty + 8 * kr.stage, kr.phase ^ 1, status, kStatusProducerTimeout);
+            // Released by the arrival below; the math warps read it once the stage's phase completes.
+            st_shared_u32(sm.loaded + 4 * kr.stage, loaded);
             mbar_arrive_expect_tx(sm.kv_full + 8 * kr.stage, bytes);
 #pragma unroll
             for (u32 i = 0; i < kBlocksPerSplit; i++) {
@@ -285,15 +301,12 @@ extern "C" __global__ void __launch_bounds__(DG_NAMESPACE::kNumThreads, 1) DG_KE
             mbar_wait(sm.q_full + 8 * qr.stage, qr.phase, status, kStatusMathTimeout);
         }
         const u64 desc_q = smem_desc(sm.q + qr.stage * kSmemQBytes);
-        const int x = s * (int) kBlocksPerSplit + (int) ((wg * 64 + row0) / kBlockKv);
         const int p = s * (int) kSplit + (int) (wg * 64 + row0);  // this thread's first position
-        // The block of this thread's two rows (they share one: 16-row warp slices never straddle a block); the producer
-        // loaded it, with its scales, exactly when it is valid.
-        int id = -1;
-        if (p < len && x < max_blocks) id = __ldg(block_table + a * bt_sb + x);
 
         mbar_wait(sm.kv_full + 8 * kr.stage, kr.phase, status, kStatusMathTimeout);
-        const bool valid = id >= 0 && id < num_blocks;
+        // The block of this thread's two rows (they share one: 16-row warp slices never straddle a block) is valid
+        // exactly when the producer loaded it: every position this thread stores lies below the atom's length.
+        const bool valid = (ld_shared_u32(sm.loaded + 4 * kr.stage) >> ((wg * 64 + row0) / kBlockKv)) & 1u;
         const u32 sf_addr = sm.sf + kr.stage * kSmemSfBytes + (wg * 64 + row0) * 4;
         const float sf0 = valid ? ld_shared_f32(sf_addr) : 0.0f;
         const float sf1 = valid ? ld_shared_f32(sf_addr + 8 * 4) : 0.0f;
