@@ -50,8 +50,7 @@ final class BenchRunner {
             double[] kernelUs = new double[runs];
             boolean kernelTimed = true;
             for (int i = 0; i < runs; i++) {
-                trial.beforeRun();
-                BenchTarget.Timing t = target.timed(trial::run);
+                BenchTarget.Timing t = target.timed(trial::beforeRun, trial::run);
                 ms[i] = t.millis();
                 kernelTimed &= t.kernelMicros() != null;
                 kernelUs[i] = kernelTimed ? t.kernelMicros() : 0;

@@ -49,6 +49,34 @@ class BenchmarkRunnerTest {
                 4e3, tolerance, setup));
     }
 
+    /**
+     * A sample taken again (its enqueue not hidden by the memsets) is prepared again: an output accumulated in place
+     * gets C back before every run, so the check sees C + A·B and not C + 2·A·B.
+     */
+    @Test
+    void everySampleTakenAgainIsPreparedAgain() {
+        long slow = BenchTarget.HIDDEN_ENQUEUE_NANOS + 1;
+        long[] enqueues = {slow, slow, BenchTarget.HIDDEN_ENQUEUE_NANOS, slow};
+        int[] taken = {0};
+        StringBuilder order = new StringBuilder();
+        BenchTarget.Timing t = BenchTarget.firstHiddenSample(() -> order.append('p'), () -> {
+            order.append('r');
+            int i = taken[0]++;
+            return new BenchTarget.Sample(new BenchTarget.Timing(i, null), enqueues[i]);
+        });
+        assertEquals("prprpr", order.toString(), "prepared before each of the three samples");
+        assertEquals(2.0, t.millis(), "the first hidden sample is kept");
+
+        taken[0] = 0;
+        order.setLength(0);
+        BenchTarget.Timing last = BenchTarget.firstHiddenSample(() -> order.append('p'), () -> {
+            order.append('r');
+            return new BenchTarget.Sample(new BenchTarget.Timing(taken[0]++, null), slow);
+        });
+        assertEquals("pr".repeat(BenchTarget.MAX_TIMING_ATTEMPTS), order.toString());
+        assertEquals(BenchTarget.MAX_TIMING_ATTEMPTS - 1.0, last.millis(), "the last attempt is accepted");
+    }
+
     @Test
     void withinToleranceIsOkAndEveryRunIsTimed() {
         FakeTrial trial = new FakeTrial(1e-7, null);
