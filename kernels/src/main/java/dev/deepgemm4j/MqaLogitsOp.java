@@ -9,8 +9,8 @@ import java.util.Arrays;
  *
  * <p><b>Output buffers.</b> Both logits operators return a view of a larger buffer, as the GPU kernels may store
  * whole tiles without column guards. The buffer is never filled first: with {@code clean_logits} the kernel and the
- * clean pass write every position of the view, and without it a fill would cost as much as a third kernel (a paged
- * decode call 4-7% of its time) for positions the caller must mask anyway. Plain: the
+ * clean pass write every position of the view, and without it a fill would cost as much as a third kernel (5-8% of a
+ * paged decode call's time on an H100) for positions the caller must mask anyway. Plain: the
  * buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
  * {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
  * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
