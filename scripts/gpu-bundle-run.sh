@@ -26,19 +26,9 @@ within_budget() {
     timeout "$left" "$@"
 }
 
-JRE_DIR=$(mktemp -d /tmp/deepgemm4j-jre.XXXXXX)
-trap 'rm -rf "$JRE_DIR"' EXIT
-tar -C "$JRE_DIR" -xJf "$HERE/jre.tar.xz" || { echo "cannot unpack the JRE" >&2; exit 1; }
-JAVA=("$JRE_DIR/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m)
-# CUPTI packed by gpu-bundle.sh (kernel times as the profiler records them), when the build host had it.
-for cupti in "$HERE"/native/libcupti.so*; do
-    if [ -f "$cupti" ]; then
-        JAVA+=("-Ddeepgemm4j.cupti=$cupti")
-        break
-    fi
-done
-CP=$(printf '%s:' "$HERE"/lib/*.jar)
-TESTS=$(printf '%s:' "$HERE"/tests/*.jar)
+source "$HERE/java.sh"
+trap 'rm -rf "${JRE_DIR:-}"' EXIT
+unpack_bundle_java "$HERE" || exit 1
 
 {
     echo "bundle commit: $(cat "$HERE/COMMIT" 2>/dev/null)"

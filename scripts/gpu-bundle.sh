@@ -8,6 +8,7 @@
 #   tests/            the kernels and it test classes, as jars
 #   junit-platform-console-standalone.jar
 #   run               runs the @Tag("gpu") tests, then the benchmark; logs and reports go to $OUT
+#   java.sh           unpacks the JRE for `run` and gpu-steps.sh (scripts/lib/bundle-java.sh)
 #   gpu-steps.sh      a developer's named steps for one call (scripts/dev/gpu-steps.sh)
 # Usage: [OLD_MQA_REF=<git ref>] scripts/gpu-bundle.sh [DIR]   (default: bundle/, which git ignores)
 set -euo pipefail
@@ -74,6 +75,7 @@ else
     echo "CUPTI: not found on this host (the benchmark then reports event times only, unless the GPU host has it)"
 fi
 cp scripts/gpu-bundle-run.sh "$BUNDLE/run"
+cp scripts/lib/bundle-java.sh "$BUNDLE/java.sh"
 chmod +x "$BUNDLE/run"
 cp scripts/dev/gpu-steps.sh "$BUNDLE/"
 # OLD_MQA_REF=<git ref>: that commit's plain MQA kernel and harness, for gpu-steps.sh's `mqaold` baseline.

@@ -11,7 +11,9 @@
 #   h1d1d      the 1D1D (weight-gradient) C++ harness of this tree on H1D1D_CONFIGS (default: d_64x152 d_128x184
 #              k_128x152 k_128x184); benchwgrad: BenchmarkCli --full --cublaslt on the 1D1D and k-grouped rows
 #   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
-#              S_kv = 65536
+#              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168
+#   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
+#              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,18 +25,9 @@ START=$SECONDS
 LOGS=$(mktemp -d /tmp/steps.XXXXXX)
 mkdir -p "$OUT"
 
-JRE_DIR=$(mktemp -d /tmp/deepgemm4j-jre.XXXXXX)
-tar -C "$JRE_DIR" -xJf "$HERE/jre.tar.xz" || { echo "cannot unpack the JRE"; exit 1; }
-JAVA=("$JRE_DIR/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m)
-# CUPTI packed by gpu-bundle.sh (kernel times as the profiler records them), when the build host had it.
-for cupti in "$HERE"/native/libcupti.so*; do
-    if [ -f "$cupti" ]; then
-        JAVA+=("-Ddeepgemm4j.cupti=$cupti")
-        break
-    fi
-done
-CP=$(printf '%s:' "$HERE"/lib/*.jar)
-TESTS=$(printf '%s:' "$HERE"/tests/*.jar)
+source "$HERE/java.sh"
+trap 'rm -rf "${JRE_DIR:-}"' EXIT
+unpack_bundle_java "$HERE" || exit 1
 BENCH=("${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli)
 
 left() { echo $((DEADLINE - (SECONDS - START) - 15)); }
@@ -48,6 +41,22 @@ ncu_rows() { # NAME ONLY-REGEX LAUNCHES [BENCH-ARG...]
     "$ncu" --import "$LOGS/$1.ncu-rep" --page details > "$LOGS/$1-details.txt" 2>&1
     "$ncu" --import "$LOGS/$1.ncu-rep" --page source --csv --print-source sass > "$LOGS/$1-sass.csv" 2>&1
     rm -f "$LOGS/$1.ncu-rep"
+}
+
+# Every variant once per round, so that drifts of the power-capped clock spread over all of them.
+paged_sweep() {
+    [ -d "$HERE/bin/paged" ] || { echo "no $HERE/bin/paged: run scripts/dev/build-paged-variants.sh first"; return 1; }
+    mkdir -p "$LOGS/paged"
+    local round bin variant
+    for round in $(seq "${PAGED_ROUNDS:-3}"); do
+        for bin in "$HERE"/bin/paged/*; do
+            variant=$(basename "$bin")
+            if [ "$(left)" -lt 40 ]; then echo "paged sweep cut at round $round"; return 1; fi
+            timeout 60 "$bin" > "$LOGS/paged/$variant.$round.txt" 2>&1
+            grep 'time B=256' "$LOGS/paged/$variant.$round.txt" | sed "s/^/$variant round $round:/" \
+                >> "$LOGS/paged_sweep.txt"
+        done
+    done
 }
 
 mkdir -p "$LOGS/mqa" "$LOGS/mqa_old"
@@ -81,6 +90,8 @@ for step in ${STEPS//,/ }; do
             > "$LOGS/bench_wgrad.log" 2>&1 ;;
     ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
     ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 --full ;;
+    ncucontig) ncu_rows ncu_contig 'nt_contiguous \[(index|psum)\] G=4 M=36048 N=6144 K=7168' 2 --full ;;
+    pagedsweep) paged_sweep ;;
     *) echo "unknown step $step" ;;
     esac
     echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Developer tool: builds the paged MQA harness (kernels/src/test/cuda/sm90_paged_mqa_bench.cu) in the variants that
+# gpu-steps.sh's `pagedsweep` step times, so the GPU host only runs them. The kernel sources are this commit's with
+# docs/wip/sm90-paged-mqa-experiments.patch applied (its macros are off unless a variant sets them):
+#   s0          the default ring (as many KV stages as fit: 6 for next_n = 1, 5 for next_n = 2)
+#   s2 .. s5    DG_KV_STAGES = 2 .. 5 for both next_n
+#   diag1       DG_PAGED_DIAG 1: the load stream alone (wrong results by design)
+#   diag2       DG_PAGED_DIAG 2: loads and logit stores, no math (wrong results by design)
+#   cs          DG_STREAM_STORES 1: logits stored with st.global.cs
+# Usage: scripts/dev/build-paged-variants.sh BUNDLE_DIR   (writes BUNDLE_DIR/bin/paged/<variant>)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DEST=$(realpath -m "$1")/bin/paged
+SRC=$(mktemp -d)
+trap 'rm -rf "$SRC"' EXIT
+git archive HEAD kernels/src/main/cuda kernels/src/test/cuda | tar -x -C "$SRC"
+(cd "$SRC" && git apply "$OLDPWD/docs/wip/sm90-paged-mqa-experiments.patch")
+mkdir -p "$DEST"
+declare -A FLAGS=([s0]="" [s2]="-DDG_KV_STAGES=2" [s3]="-DDG_KV_STAGES=3" [s4]="-DDG_KV_STAGES=4"
+    [s5]="-DDG_KV_STAGES=5" [diag1]="-DDG_PAGED_DIAG=1" [diag2]="-DDG_PAGED_DIAG=2" [cs]="-DDG_STREAM_STORES=1")
+pids=()
+for variant in "${!FLAGS[@]}"; do
+    # shellcheck disable=SC2086 # the flags are words
+    nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Xcompiler -fopenmp ${FLAGS[$variant]} \
+        -I"$SRC/kernels/src/main/cuda" -o "$DEST/$variant" "$SRC/kernels/src/test/cuda/sm90_paged_mqa_bench.cu" -lgomp \
+        > "$DEST/$variant.build.txt" 2>&1 &
+    pids+=($!)
+    if [ ${#pids[@]} -ge "$(nproc)" ]; then wait "${pids[0]}" || { cat "$DEST"/*.build.txt; exit 1; }; pids=("${pids[@]:1}"); fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || { cat "$DEST"/*.build.txt; exit 1; }; done
+rm -f "$DEST"/*.build.txt
+echo "paged variants in $DEST: $(cd "$DEST" && ls | tr '\n' ' ')"
