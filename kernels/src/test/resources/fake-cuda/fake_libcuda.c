@@ -270,7 +270,8 @@ CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent a, CUevent b) { return cu
 /* A fake image is text: "FAKECUBIN\n" then one "<name> <signature>" line per kernel, the signature one letter per
  * parameter: i int, f float, l long, p pointer, m 128-byte tensor map. */
 struct CUmod_st { char *image; };
-struct CUfunc_st { char name[128]; char sig[64]; };
+/* max_smem: the function's own opt-in (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), as the real driver keeps it. */
+struct CUfunc_st { char name[128]; char sig[64]; int max_smem; };
 
 CUresult cuModuleLoadData(CUmodule *m, const void *image) {
     if (strncmp(image, "FAKECUBIN\n", 10) != 0) return CUDA_ERROR_INVALID_IMAGE;
@@ -306,6 +307,7 @@ CUresult cuFuncSetAttribute(CUfunction f, CUfunction_attribute a, int v) {
     fake_stats[4]++;
     if (a == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) {
         if (v > 232448) return CUDA_ERROR_INVALID_VALUE;
+        f->max_smem = v;
         fake_stats[15] = v;
     }
     return CUDA_SUCCESS;
@@ -321,7 +323,7 @@ static CUresult record_launch(int kind, CUfunction f, unsigned gx, unsigned gy, 
         unsigned by, unsigned bz, unsigned smem, CUstream s, void **params, void **extra) {
     if (!f) return CUDA_ERROR_INVALID_HANDLE;
     if (gx == 0xDEAD) return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES; /* lets tests see a launch fail */
-    if (smem > 48 * 1024 && smem > (unsigned) fake_stats[15]) return CUDA_ERROR_INVALID_VALUE;
+    if (smem > 48 * 1024 && smem > (unsigned) f->max_smem) return CUDA_ERROR_INVALID_VALUE;
     memset(fake_launch_record, 0, sizeof fake_launch_record);
     long long *r = fake_launch_record;
     r[0] = kind; r[1] = (long long) f; r[2] = gx; r[3] = gy; r[4] = gz; r[5] = bx; r[6] = by; r[7] = bz;

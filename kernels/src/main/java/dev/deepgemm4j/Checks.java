@@ -113,6 +113,27 @@ final class Checks {
         }
     }
 
+    /**
+     * No two elements of an output may share memory (a zero stride, or rows closer than a row's length), or the
+     * writes of different elements would race. Dims of size 1 do not matter; the others, taken by increasing stride,
+     * must each step past everything the smaller ones reach.
+     */
+    static void requireNoSelfOverlap(String arg, Tensor t) {
+        if (t.numel() == 0) {
+            return;
+        }
+        Integer[] dims = java.util.stream.IntStream.range(0, t.dim()).filter(d -> t.size(d) > 1).boxed()
+                .sorted(java.util.Comparator.comparingLong(t::stride)).toArray(Integer[]::new);
+        long reach = 0;
+        for (int d : dims) {
+            if (t.stride(d) <= reach) {
+                throw fail(arg, "elements must not overlap (an output), got strides "
+                        + Arrays.toString(t.strides()) + " for shape " + Arrays.toString(t.shape()));
+            }
+            reach += (t.size(d) - 1) * t.stride(d);
+        }
+    }
+
     /** The output must not share bytes with any input. */
     static void requireNoOverlap(String outArg, Tensor out, Object... namesAndTensors) {
         for (int i = 0; i < namesAndTensors.length; i += 2) {

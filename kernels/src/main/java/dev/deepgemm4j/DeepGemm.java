@@ -174,6 +174,7 @@ public final class DeepGemm {
      * which SM s starts.
      *
      * @param contextLens INT32 [B, next_n]
+     * @param numSms SMs the paged kernel will run on (get_num_sms() at its call), 1 to 65536
      */
     public static Tensor getPagedMqaLogitsMetadata(Tensor contextLens, int blockKv, int numSms) {
         return MqaLogitsOp.metadata(contextLens, blockKv, numSms);

@@ -237,6 +237,7 @@ final class DenseGemmOp {
             return;
         }
         Checks.requireRowMajor(arg, t);
+        Checks.requireNoSelfOverlap(arg, t);
         long pitch = t.stride(-2) * t.dtype().byteSize();
         if (t.size(-2) > 1 && pitch % 16 != 0) {
             String hint = t.stride(-2) == t.size(-1)

@@ -140,10 +140,18 @@ final class MqaLogitsOp {
 
     // ------------------------------------------------------------------ paged metadata
 
+    /**
+     * Largest num_sms of a schedule: far above any GPU's SM count (a few hundred), it keeps a mistyped value from
+     * allocating gigabytes for a schedule no launch could use.
+     */
+    static final int MAX_SCHEDULE_SMS = 1 << 16;
+
     static Tensor metadata(Tensor contextLens, int blockKv, int numSms) {
         requireContextLens(contextLens);
         requireBlockKv("block_kv", blockKv);
-        Checks.requirePositive("num_sms", numSms);
+        if (numSms <= 0 || numSms > MAX_SCHEDULE_SMS) {
+            throw Checks.fail("num_sms", "must be in [1, " + MAX_SCHEDULE_SMS + "], got " + numSms);
+        }
         if (contextLens.location().isHost()) {
             requireNonNegative(contextLens.toIntArray());
         }

@@ -60,6 +60,19 @@ class DenseGemmValidationTest {
     }
 
     @Test
+    void outputElementsMustNotOverlap() {
+        Tensor oneRow = poisoned(DType.BF16, 1, 64);
+        Tensor everyRowTheSame = oneRow.asStrided(new long[] {32, 64}, new long[] {0, 1}, 0);
+        var e = assertRejects("d", () -> DeepGemm.fp8GemmNt(a, b, everyRowTheSame));
+        assertTrue(e.rule().contains("overlap") && e.rule().contains("[0, 1]"), e.rule());
+        // Rows 8 elements (16 bytes) apart: TMA-legal pitch, but each row runs into the next.
+        Tensor storage = poisoned(DType.BF16, 32 * 8 + 64);
+        Tensor interleaved = storage.asStrided(new long[] {32, 64}, new long[] {8, 1}, 0);
+        assertRejects("d", () -> DeepGemm.fp8GemmNt(a, b, interleaved));
+        assertPoisoned(storage);
+    }
+
+    @Test
     void operandMustBeTwoDimensional() {
         Tensor flat = RandomTensors.fp8(rng, 32 * 256);
         assertRejects("a", () -> DeepGemm.fp8GemmNt(new Fp8Tensor(flat, a.scales()), b, d));

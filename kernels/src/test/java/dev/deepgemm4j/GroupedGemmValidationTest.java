@@ -148,6 +148,15 @@ class GroupedGemmValidationTest {
     }
 
     @Test
+    void maskedOutputGroupsMustNotOverlap() {
+        Tensor oneGroup = poisoned(DType.BF16, 1, 16, 16);
+        Tensor sharedGroups = oneGroup.asStrided(new long[] {2, 16, 16}, new long[] {0, 16, 1}, 0);
+        assertRejects("d", () -> DeepGemm.mGroupedFp8GemmNtMasked(am, b, sharedGroups,
+                Tensor.ofInts(new int[] {1, 1}, 2), 8));
+        assertPoisoned(oneGroup);
+    }
+
+    @Test
     void maskedOperandsMustBeKMajor() {
         Fp8Tensor mnMajor = new Fp8Tensor(RandomTensors.fp8(rng, 2, 128, 16).transpose(1, 2), am.scales());
         assertRejects("a", () -> DeepGemm.mGroupedFp8GemmNtMasked(mnMajor, b, dm, Tensor.ofInts(new int[] {1, 1}, 2),

@@ -321,6 +321,12 @@ class PagedMqaLogitsValidationTest {
 
     @Test
     void metadataNumSmsMustBePositive() {
-        rejects("num_sms", "> 0", () -> DeepGemm.getPagedMqaLogitsMetadata(lens, BLOCK_KV, 0));
+        rejects("num_sms", "[1, 65536]", () -> DeepGemm.getPagedMqaLogitsMetadata(lens, BLOCK_KV, 0));
+    }
+
+    @Test
+    void metadataNumSmsHasACeiling() {
+        rejects("num_sms", "[1, 65536]", () -> DeepGemm.getPagedMqaLogitsMetadata(lens, BLOCK_KV, 65537));
+        assertEquals(65537, DeepGemm.getPagedMqaLogitsMetadata(lens, BLOCK_KV, 65536).size(0));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepgemm4j.ArgumentFuzzer;
 import dev.deepgemm4j.DType;
 import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.DeepGemmArgumentException;
@@ -59,8 +60,8 @@ public final class FakeDriverBackendScenarios {
         SCENARIOS.put("packUe8m0", FakeDriverBackendScenarios::packUe8m0);
         SCENARIOS.put("stridedCopy", FakeDriverBackendScenarios::stridedCopy);
         SCENARIOS.put("badInputLaunchesNothing", FakeDriverBackendScenarios::badInputLaunchesNothing);
-        // Last: the fake keeps one opt-in shared memory size for all functions, and this one lowers it.
         SCENARIOS.put("denseGemmClustered", FakeDriverBackendScenarios::denseGemmClustered);
+        SCENARIOS.put("argumentFuzz", FakeDriverBackendScenarios::argumentFuzz);
     }
 
     public static void main(String[] args) {
@@ -665,6 +666,15 @@ public final class FakeDriverBackendScenarios {
         assertEquals("logits_dtype", dtype.argument());
         assertEquals(before, CudaBackend.launchCount());
         assertEquals(driverBefore, fake.stat(0));
+    }
+
+    /** Broken calls on device tensors: each runs, or is rejected by name before any launch, leaving outputs alone. */
+    static void argumentFuzz() {
+        List<String> failures = new ArrayList<>();
+        for (ArgumentFuzzer.Baseline baseline : ArgumentFuzzer.baselines()) {
+            failures.addAll(ArgumentFuzzer.failures(baseline, GPU, 300, CudaBackend::launchCount));
+        }
+        assertEquals(List.of(), failures, () -> String.join("\n\n", failures));
     }
 
     // ---------------------------------------------------------------- helpers
