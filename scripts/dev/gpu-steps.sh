@@ -12,6 +12,9 @@
 #              k_128x152 k_128x184); benchwgrad: BenchmarkCli --full --cublaslt on the 1D1D and k-grouped rows
 #   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
 #              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168
+#   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm, base against new
+#              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order reversed
+#              every other round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x32, 64x64, 128x128)
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
 #              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
@@ -59,6 +62,26 @@ paged_sweep() {
     done
 }
 
+# Base and new harnesses in turn, base first in odd rounds, so that a drifting clock favours neither.
+gemm_ab() {
+    [ -d "$HERE/bin/gemm" ] || { echo "no $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh first"; return 1; }
+    mkdir -p "$LOGS/gemmab"
+    local round variant order
+    for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
+        order=$([ $((round % 2)) = 1 ] && echo "base new" || echo "new base")
+        for variant in $order; do
+            if [ "$(left)" -lt 60 ]; then echo "gemm A/B cut at round $round"; return 1; fi
+            # shellcheck disable=SC2086 # the arguments are words
+            LD_LIBRARY_PATH="$HERE/native:${LD_LIBRARY_PATH:-}" timeout 120 "$HERE/bin/gemm/gemm_$variant" \
+                ${GEMMAB_ARGS:---ms 128 --configs 64x32,64x64,128x128 --no-cublas} \
+                --out "$LOGS/gemmab/gemm_$variant.$round.txt" > "$LOGS/gemmab/gemm_$variant.$round.log" 2>&1
+            timeout 60 "$HERE/bin/gemm/smallm_$variant" --out "$LOGS/gemmab/smallm_$variant.$round.txt" \
+                > "$LOGS/gemmab/smallm_$variant.$round.log" 2>&1
+            echo "round $round $variant done at $((SECONDS - START)) s"
+        done
+    done
+}
+
 mkdir -p "$LOGS/mqa" "$LOGS/mqa_old"
 nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1
 cat "$HERE/COMMIT" > "$LOGS/commit.txt" 2>/dev/null
@@ -92,6 +115,7 @@ for step in ${STEPS//,/ }; do
     ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 --full ;;
     ncucontig) ncu_rows ncu_contig 'nt_contiguous \[(index|psum)\] G=4 M=36048 N=6144 K=7168' 2 --full ;;
     pagedsweep) paged_sweep ;;
+    gemmab) gemm_ab ;;
     *) echo "unknown step $step" ;;
     esac
     echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"
