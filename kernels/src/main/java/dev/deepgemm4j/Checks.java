@@ -1,6 +1,8 @@
 package dev.deepgemm4j;
 
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
 
 /**
  * Argument checks shared by every operation. Each failure is a {@link DeepGemmArgumentException} naming the
@@ -122,8 +124,8 @@ final class Checks {
         if (t.numel() == 0) {
             return;
         }
-        Integer[] dims = java.util.stream.IntStream.range(0, t.dim()).filter(d -> t.size(d) > 1).boxed()
-                .sorted(java.util.Comparator.comparingLong(t::stride)).toArray(Integer[]::new);
+        Integer[] dims = IntStream.range(0, t.dim()).filter(d -> t.size(d) > 1).boxed()
+                .sorted(Comparator.comparingLong(t::stride)).toArray(Integer[]::new);
         long reach = 0;
         for (int d : dims) {
             if (t.stride(d) <= reach) {
