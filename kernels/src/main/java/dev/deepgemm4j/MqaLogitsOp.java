@@ -10,8 +10,8 @@ import java.util.Arrays;
  * <p><b>Output buffers.</b> Both logits operators return a view of a larger buffer, as the GPU kernels may store
  * whole tiles without column guards. The buffer is never filled first: with {@code clean_logits} the kernel and the
  * clean pass write every position of the view, and without it a fill would cost as much as a third kernel (5-8% of a
- * paged decode call's time on an H100) for positions the caller must mask anyway. Plain: the
- * buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
+ * paged decode call's time on an H100) for positions the caller must mask anyway.
+ * Plain: the buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride of
  * {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
  * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
  * {@code align(max_context_len, 1024 / e)}. Rows start on 1024 bytes for either dtype (a TMA-friendly byte alignment,
@@ -24,8 +24,8 @@ import java.util.Arrays;
  *
  * <p><b>Positions outside the visible range.</b> With {@code clean_logits} they hold −inf. Without it they are
  * unspecified, as in DeepGEMM: the CPU backend leaves the zeros it allocated, a GPU backend whatever the allocator and
- * the tile stores left there (it may differ from call to call). In
- * the compressed plain output, columns c ≥ ke[i] − ks[i] are always unspecified. DeepGEMM HEAD never cleans paged
+ * the tile stores left there (it may differ from call to call).
+ * In the compressed plain output, columns c ≥ ke[i] − ks[i] are always unspecified. DeepGEMM HEAD never cleans paged
  * logits (its clean flag asserts against the mandatory 2-D context_lens); we keep v2.1's behaviour of writing −inf.
  *
  * <p><b>Paged schedule.</b> Queries are grouped into <i>atoms</i> of up to two consecutive draft tokens of one batch

@@ -509,7 +509,7 @@ public final class ArgumentFuzzer {
             }
             case 6 -> {
                 Tensor flat = randomTensor(r, t.dtype(), t.numel() + 1);
-                long[] strides = contiguousStrides(t.shape());
+                long[] strides = Tensor.contiguousStrides(t.shape());
                 a.tensors.put(name, flat.asStrided(t.shape(), strides, 1));
                 return name + " at offset 1";
             }
@@ -574,16 +574,6 @@ public final class ArgumentFuzzer {
         ks[i] = NASTY_INTS[r.nextInt(NASTY_INTS.length)];
         a.ks = ks;
         return "ks " + Arrays.toString(ks);
-    }
-
-    private static long[] contiguousStrides(long[] shape) {
-        long[] strides = new long[shape.length];
-        long s = 1;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            strides[d] = s;
-            s *= shape[d];
-        }
-        return strides;
     }
 
     /** Random contents of any dtype: FP8 codes, small floats, small ints, raw bytes. */
