@@ -12,8 +12,8 @@ import java.util.Arrays;
  * clean pass write every position of the view, and without it a fill would cost as much as a third kernel (5-8% of a
  * paged decode call's time on an H100) for positions the caller must mask anyway.
  * Plain: the buffer has {@code align(S, 128/H)} rows (whole query blocks of 128 query×head rows) and a row stride
- * of {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one spare
- * 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
+ * of {@code align(W + 256, 1024 / e)} elements of e bytes, W being S_kv (or max_seqlen_k when compressed), i.e. one
+ * spare 256-wide KV block per row and rows starting on 1024 bytes. Paged: the buffer has B·next_n rows of stride
  * {@code align(max_context_len, 1024 / e)}. Rows start on 1024 bytes for either dtype (a TMA-friendly byte alignment,
  * which halving the element size must not lose), so the stride is a multiple of 256 FP32 or of 512 BF16 elements; the
  * spare block stays 256 positions.
