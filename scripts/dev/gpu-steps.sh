@@ -12,9 +12,10 @@
 #              k_128x152 k_128x184); benchwgrad: BenchmarkCli --full --cublaslt on the 1D1D and k-grouped rows
 #   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
 #              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168
-#   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm, base against new
-#              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order reversed
-#              every other round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x32, 64x64, 128x128)
+#   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm: base, new and any patched variants
+#              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order rotated
+#              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
+#              128x64, 128x128)
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
 #              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
@@ -62,18 +63,21 @@ paged_sweep() {
     done
 }
 
-# Base and new harnesses in turn, base first in odd rounds, so that a drifting clock favours neither.
+# Every harness variant in turn (base, new and any patched ones), the order rotated each round, so that a drifting
+# clock favours none.
 gemm_ab() {
     [ -d "$HERE/bin/gemm" ] || { echo "no $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh first"; return 1; }
     mkdir -p "$LOGS/gemmab"
-    local round variant order
+    local round variant i
+    local variants=()
+    for bin in "$HERE"/bin/gemm/gemm_*; do variants+=("${bin##*/gemm_}"); done
     for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
-        order=$([ $((round % 2)) = 1 ] && echo "base new" || echo "new base")
-        for variant in $order; do
+        for i in "${!variants[@]}"; do
+            variant=${variants[$(((i + round - 1) % ${#variants[@]}))]}
             if [ "$(left)" -lt 60 ]; then echo "gemm A/B cut at round $round"; return 1; fi
             # shellcheck disable=SC2086 # the arguments are words
             LD_LIBRARY_PATH="$HERE/native:${LD_LIBRARY_PATH:-}" timeout 120 "$HERE/bin/gemm/gemm_$variant" \
-                ${GEMMAB_ARGS:---ms 128 --configs 64x32,64x64,128x128 --no-cublas} \
+                ${GEMMAB_ARGS:---ms 128 --configs 64x16,64x32,64x64,128x64,128x128 --no-cublas} \
                 --out "$LOGS/gemmab/gemm_$variant.$round.txt" > "$LOGS/gemmab/gemm_$variant.$round.log" 2>&1
             timeout 60 "$HERE/bin/gemm/smallm_$variant" --out "$LOGS/gemmab/smallm_$variant.$round.txt" \
                 > "$LOGS/gemmab/smallm_$variant.$round.log" 2>&1
