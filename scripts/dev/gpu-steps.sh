@@ -11,7 +11,8 @@
 #   h1d1d      the 1D1D (weight-gradient) C++ harness of this tree on H1D1D_CONFIGS (default: d_64x152 d_128x184
 #              k_128x152 k_128x184); benchwgrad: BenchmarkCli --full --cublaslt on the 1D1D and k-grouped rows
 #   ncukg      ncu (full set, SASS source counters) on two k-grouped rows; ncumqa: on the plain MQA row S = 2048,
-#              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168
+#              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168; ncudecode: on the
+#              dense rows M=128 N=576 and N=2112 (K=7168)
 #   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm: base, new and any patched variants
 #              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order rotated
 #              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
@@ -118,6 +119,7 @@ for step in ${STEPS//,/ }; do
     ncukg) ncu_rows ncu_kgrouped 'k_grouped_fp8_gemm_(nt|tn)_contiguous G=4 M=4096 N=7168' 2 ;;
     ncumqa) ncu_rows ncu_mqa '^fp8_mqa_logits S=2048 S_kv=65536 ' 1 --full ;;
     ncucontig) ncu_rows ncu_contig 'nt_contiguous \[(index|psum)\] G=4 M=36048 N=6144 K=7168' 2 --full ;;
+    ncudecode) ncu_rows ncu_decode 'fp8_gemm_nt \[1D2D\] M=128 N=(576|2112) K=7168' 2 --full ;;
     pagedsweep) paged_sweep ;;
     gemmab) gemm_ab ;;
     *) echo "unknown step $step" ;;

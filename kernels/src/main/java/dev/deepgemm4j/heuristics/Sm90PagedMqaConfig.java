@@ -17,10 +17,18 @@ import dev.deepgemm4j.jit.KernelSource;
 public record Sm90PagedMqaConfig(int heads, int headDim, int nextN, int blockKv, int stages, boolean bf16Logits)
         implements KernelConfig {
 
-    /** The configuration with the deepest KV pipeline that fits. */
+    /**
+     * KV stages with one draft token. A stage sweep on the H100 (B = 256, context 65536, H = 64, D = 128, two rounds
+     * each) ran next_n = 1 in 808-810 µs with 3 stages against 824-829 µs with the 6 that fit (2: 810, 4-5: 821-825);
+     * with next_n = 2 every depth from 3 to 5 took 836-839 µs, so that case keeps the deepest ring.
+     */
+    static final int NEXT_N1_STAGES = 3;
+
+    /** The configuration of the measured best KV pipeline depth: see {@link #NEXT_N1_STAGES}, else the deepest. */
     public static Sm90PagedMqaConfig of(int heads, int headDim, int nextN, int blockKv, boolean bf16Logits) {
+        int deepest = CudaSources.sm90PagedMqaMaxStages(heads, headDim, nextN);
         return new Sm90PagedMqaConfig(heads, headDim, nextN, blockKv,
-                CudaSources.sm90PagedMqaMaxStages(heads, headDim, nextN), bf16Logits);
+                nextN == 1 ? Math.min(NEXT_N1_STAGES, deepest) : deepest, bf16Logits);
     }
 
     @Override

@@ -108,10 +108,10 @@ class Sm90MqaHeuristicTest {
     }
 
     @Test
-    void pagedKernelRunsOneCtaPerScheduleRowWithTheDeepestPipelineThatFits() {
+    void pagedKernelRunsOneCtaPerScheduleRowWithThreeStagesForOneTokenElseTheDeepestThatFits() {
         // {H, D, next_n, block_kv, stages, smem}: 1 KB slack + 2 q stages (1 KB aligned) + stages·256·(D + 4 scale
         // bytes) + 1 KB.
-        int[][] expected = {{64, 128, 2, 64, 5, 203776}, {64, 128, 1, 64, 6, 221184}, {32, 32, 1, 32, 8, 77824},
+        int[][] expected = {{64, 128, 2, 64, 5, 203776}, {64, 128, 1, 64, 3, 119808}, {32, 32, 1, 32, 3, 31744},
             {64, 64, 2, 64, 8, 157696}};
         for (int[] e : expected) {
             Launch<Sm90PagedMqaConfig> launch = MqaLogitsHeuristic.sm90Paged(e[0], e[1], e[2], e[3], 132);
