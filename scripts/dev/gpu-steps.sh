@@ -18,7 +18,8 @@
 #              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
 #              128x64, 128x128)
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
-#              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt
+#              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt;
+#              ncupaged: ncu on the next_n = 1 goal kernel of the variants NCU_PAGED_VARIANTS (default s3 diag1 diag2)
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,15 +38,36 @@ BENCH=("${JAVA[@]}" -cp "${CP%:}" dev.deepgemm4j.it.BenchmarkCli)
 
 left() { echo $((DEADLINE - (SECONDS - START) - 15)); }
 pack() { tar -C "$LOGS" -czf "$OUT/steps.tgz" . ; }
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+# Writes NAME-details.txt (and with "sass", NAME-sass.csv, the SASS source counters) from LOGS/NAME.ncu-rep.
+ncu_report() { # NAME [sass]
+    "$NCU" --import "$LOGS/$1.ncu-rep" --page details > "$LOGS/$1-details.txt" 2>&1
+    if [ "${2:-}" = sass ]; then
+        "$NCU" --import "$LOGS/$1.ncu-rep" --page source --csv --print-source sass > "$LOGS/$1-sass.csv" 2>&1
+    fi
+    rm -f "$LOGS/$1.ncu-rep"
+}
 ncu_rows() { # NAME ONLY-REGEX LAUNCHES [BENCH-ARG...]
-    local ncu
-    ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null) || { echo "no ncu"; return 1; }
-    timeout "$(left)" "$ncu" --profile-from-start off --set full --import-source no --launch-count "$3" \
+    [ -n "$NCU" ] || { echo "no ncu"; return 1; }
+    timeout "$(left)" "$NCU" --profile-from-start off --set full --import-source no --launch-count "$3" \
         --export "$LOGS/$1" --force-overwrite "${BENCH[@]}" --gpu --profile --reps 2 --only "$2" "${@:4}" \
         > "$LOGS/$1.log" 2>&1
-    "$ncu" --import "$LOGS/$1.ncu-rep" --page details > "$LOGS/$1-details.txt" 2>&1
-    "$ncu" --import "$LOGS/$1.ncu-rep" --page source --csv --print-source sass > "$LOGS/$1-sass.csv" 2>&1
-    rm -f "$LOGS/$1.ncu-rep"
+    ncu_report "$1" sass
+}
+
+# ncu on the next_n = 1 goal kernel of the paged harness variants NCU_PAGED_VARIANTS (default: s3 diag1 diag2: the
+# landed ring, the load stream alone, loads and stores without math), one launch each: where the stores' cost goes.
+ncu_paged() {
+    local variant
+    [ -n "$NCU" ] || { echo "no ncu"; return 1; }
+    [ -d "$HERE/bin/paged" ] || { echo "no $HERE/bin/paged: run scripts/dev/build-paged-variants.sh first"; return 1; }
+    for variant in ${NCU_PAGED_VARIANTS:-s3 diag1 diag2}; do
+        if [ "$(left)" -lt 60 ]; then echo "ncupaged cut before $variant"; return 1; fi
+        timeout "$(left)" "$NCU" --set full --kernel-name kpg_64_128_1_64 --launch-skip 2 --launch-count 1 \
+            --export "$LOGS/ncu_paged_$variant" --force-overwrite "$HERE/bin/paged/$variant" --goal-only --next-n 1 \
+            > "$LOGS/ncu_paged_$variant.log" 2>&1
+        ncu_report "ncu_paged_$variant"
+    done
 }
 
 # Every variant once per round, so that drifts of the power-capped clock spread over all of them.
@@ -121,6 +143,7 @@ for step in ${STEPS//,/ }; do
     ncucontig) ncu_rows ncu_contig 'nt_contiguous \[(index|psum)\] G=4 M=36048 N=6144 K=7168' 2 --full ;;
     ncudecode) ncu_rows ncu_decode 'fp8_gemm_nt \[1D2D\] M=128 N=(576|2112) K=7168' 2 --full ;;
     pagedsweep) paged_sweep ;;
+    ncupaged) ncu_paged ;;
     gemmab) gemm_ab ;;
     *) echo "unknown step $step" ;;
     esac

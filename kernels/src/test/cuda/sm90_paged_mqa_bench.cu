@@ -463,6 +463,13 @@ static void run_case(const Case& c, const Config& cfg, bool timed, int sms, void
 }
 
 int main(int argc, char** argv) {
+    // --goal-only: skip the edge cases; --next-n N: only that next_n (both for profiling one kernel with ncu).
+    bool goal_only = false;
+    int only_next_n = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--goal-only")) goal_only = true;
+        else if (!strcmp(argv[i], "--next-n") && i + 1 < argc) only_next_n = atoi(argv[++i]);
+    }
     int sms = 0;
     CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     cudaDeviceProp prop;
@@ -471,6 +478,7 @@ int main(int argc, char** argv) {
     void* flush;
     CK(cudaMalloc(&flush, 256 << 20));
     for (const Config& cfg : kConfigs) {
+        if (goal_only) break;
         const Case edge = {"ragged B=24 ctx<=2000", 24, 1000, true, 0, 0};
         run_case(edge, cfg, false, sms, flush);
         run_case(edge, cfg, false, 7, flush);  // set_num_sms(7): each CTA walks many units
@@ -479,6 +487,7 @@ int main(int argc, char** argv) {
     }
     for (const Config& cfg : kConfigs) {
         if (cfg.heads != 64 || cfg.dim != 128 || cfg.block_kv != 64) continue;
+        if (only_next_n != 0 && cfg.next_n != only_next_n) continue;
         const Case goal = {"B=256 ctx~65536", 256, 65536, false, 6, cfg.next_n == 1 ? 345.0 : 671.0};
         run_case(goal, cfg, true, sms, flush);
     }
