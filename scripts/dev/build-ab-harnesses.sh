@@ -14,7 +14,7 @@ DEST=$(realpath -m "$2")/bin/gemm
 shift 2
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 BASE=$(mktemp -d)
-trap 'rm -rf "$BASE"' EXIT
+trap 'rm -rf "$BASE" "$BASE".*' EXIT
 git archive "$REF" kernels/src/main/cuda kernels/src/test/cuda | tar -x -C "$BASE"
 declare -A roots=([base]="$BASE" [new]="$(pwd)")
 for extra in "$@"; do
@@ -25,7 +25,6 @@ for extra in "$@"; do
     (cd "$BASE.$name" && git apply --include='kernels/*' "$patch")
     roots[$name]="$BASE.$name"
 done
-trap 'rm -rf "$BASE" "$BASE".*' EXIT
 rm -rf "$DEST"
 mkdir -p "$DEST"
 cupti=()

@@ -91,7 +91,7 @@ paged_sweep() {
 gemm_ab() {
     [ -d "$HERE/bin/gemm" ] || { echo "no $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh first"; return 1; }
     mkdir -p "$LOGS/gemmab"
-    local round variant i
+    local round variant i bin
     local variants=()
     for bin in "$HERE"/bin/gemm/gemm_*; do variants+=("${bin##*/gemm_}"); done
     for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
