@@ -7,6 +7,7 @@
 #   diag1       DG_PAGED_DIAG 1: the load stream alone (wrong results by design)
 #   diag2       DG_PAGED_DIAG 2: loads and logit stores, no math (wrong results by design)
 #   cs          DG_STREAM_STORES 1: logits stored with st.global.cs
+#   bulk        DG_BULK_STORES 1 with 3 stages (compare with s3): each warpgroup's 64 logits per token by one bulk copy
 # Usage: scripts/dev/build-paged-variants.sh BUNDLE_DIR   (writes BUNDLE_DIR/bin/paged/<variant>)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,8 @@ git archive HEAD kernels/src/main/cuda kernels/src/test/cuda | tar -x -C "$SRC"
 (cd "$SRC" && git apply "$OLDPWD/docs/wip/sm90-paged-mqa-experiments.patch")
 mkdir -p "$DEST"
 declare -A FLAGS=([s0]="" [s2]="-DDG_KV_STAGES=2" [s3]="-DDG_KV_STAGES=3" [s4]="-DDG_KV_STAGES=4"
-    [s5]="-DDG_KV_STAGES=5" [diag1]="-DDG_PAGED_DIAG=1" [diag2]="-DDG_PAGED_DIAG=2" [cs]="-DDG_STREAM_STORES=1")
+    [s5]="-DDG_KV_STAGES=5" [diag1]="-DDG_PAGED_DIAG=1" [diag2]="-DDG_PAGED_DIAG=2" [cs]="-DDG_STREAM_STORES=1"
+    [bulk]="-DDG_BULK_STORES=1 -DDG_KV_STAGES=3")
 pids=()
 for variant in "${!FLAGS[@]}"; do
     # shellcheck disable=SC2086 # the flags are words

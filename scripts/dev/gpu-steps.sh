@@ -18,7 +18,8 @@
 #              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
 #              128x64, 128x128)
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
-#              PAGED_ROUNDS rounds (default 3) of every variant in turn; the goal lines gather in paged_sweep.txt;
+#              PAGED_ROUNDS rounds (default 3) of every variant in turn (or of PAGED_VARIANTS, e.g. "s3 bulk"); the
+#              goal lines gather in paged_sweep.txt;
 #              ncupaged: ncu on the next_n = 1 goal kernel of the variants NCU_PAGED_VARIANTS (default s3 diag1 diag2)
 # Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
 set -uo pipefail
@@ -78,6 +79,7 @@ paged_sweep() {
     for round in $(seq "${PAGED_ROUNDS:-3}"); do
         for bin in "$HERE"/bin/paged/*; do
             variant=$(basename "$bin")
+            if [ -n "${PAGED_VARIANTS:-}" ] && [[ " $PAGED_VARIANTS " != *" $variant "* ]]; then continue; fi
             if [ "$(left)" -lt 40 ]; then echo "paged sweep cut at round $round"; return 1; fi
             timeout 60 "$bin" > "$LOGS/paged/$variant.$round.txt" 2>&1
             grep 'time B=256' "$LOGS/paged/$variant.$round.txt" | sed "s/^/$variant round $round:/" \
