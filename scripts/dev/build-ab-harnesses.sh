@@ -15,14 +15,12 @@ shift 2
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 BASE=$(mktemp -d)
 trap 'rm -rf "$BASE" "$BASE".*' EXIT
-git archive "$REF" kernels/src/main/cuda kernels/src/test/cuda | tar -x -C "$BASE"
+source scripts/lib/kernel-tree.sh
+kernel_tree "$REF" "$BASE"
 declare -A roots=([base]="$BASE" [new]="$(pwd)")
 for extra in "$@"; do
     name=${extra%%=*}
-    patch=$(realpath "${extra#*=}")
-    mkdir -p "$BASE.$name"
-    cp -r "$BASE/kernels" "$BASE.$name/"
-    (cd "$BASE.$name" && git apply --include='kernels/*' "$patch")
+    kernel_tree "$REF" "$BASE.$name" "${extra#*=}"
     roots[$name]="$BASE.$name"
 done
 rm -rf "$DEST"

@@ -14,8 +14,8 @@ cd "$(dirname "$0")/../.."
 DEST=$(realpath -m "$1")/bin/paged
 SRC=$(mktemp -d)
 trap 'rm -rf "$SRC"' EXIT
-git archive HEAD kernels/src/main/cuda kernels/src/test/cuda | tar -x -C "$SRC"
-(cd "$SRC" && git apply "$OLDPWD/docs/wip/sm90-paged-mqa-experiments.patch")
+source scripts/lib/kernel-tree.sh
+kernel_tree HEAD "$SRC" docs/wip/sm90-paged-mqa-experiments.patch
 mkdir -p "$DEST"
 declare -A FLAGS=([s0]="" [s2]="-DDG_KV_STAGES=2" [s3]="-DDG_KV_STAGES=3" [s4]="-DDG_KV_STAGES=4"
     [s5]="-DDG_KV_STAGES=5" [diag1]="-DDG_PAGED_DIAG=1" [diag2]="-DDG_PAGED_DIAG=2" [cs]="-DDG_STREAM_STORES=1"
