@@ -17,6 +17,8 @@
 #              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order rotated
 #              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
 #              128x64, 128x128)
+#   tmaprobe   the TMA load-stream probe (kernels/src/test/cuda/sm90_tma_stream_probe.cu, built here with nvcc):
+#              what bounds the decode GEMMs' per-CTA load stream, with no math in the CTA
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
 #              PAGED_ROUNDS rounds (default 3) of every variant in turn (or of PAGED_VARIANTS, e.g. "s3 bulk"); the
 #              goal lines gather in paged_sweep.txt;
@@ -95,7 +97,8 @@ gemm_ab() {
     mkdir -p "$LOGS/gemmab"
     local round variant i bin
     local variants=()
-    for bin in "$HERE"/bin/gemm/gemm_*; do variants+=("${bin##*/gemm_}"); done
+    for bin in "$HERE"/bin/gemm/gemm_*; do [ -x "$bin" ] && variants+=("${bin##*/gemm_}"); done
+    [ "${#variants[@]}" -gt 0 ] || { echo "no gemm_* harness in $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh"; return 1; }
     for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
         for i in "${!variants[@]}"; do
             variant=${variants[$(((i + round - 1) % ${#variants[@]}))]}
@@ -128,6 +131,9 @@ for step in ${STEPS//,/ }; do
         rc=$?
         grep -E 'tests (successful|failed)' "$LOGS/gpu_tests.log"
         (exit $rc) ;;
+    tmaprobe) nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o "$LOGS/tma_probe" \
+            "$ROOT/kernels/src/test/cuda/sm90_tma_stream_probe.cu" > "$LOGS/tma_probe.build.txt" 2>&1 &&
+        timeout "$budget" "$LOGS/tma_probe" > "$LOGS/tma_probe.txt" 2>&1; rc=$?; rm -f "$LOGS/tma_probe"; (exit $rc) ;;
     bench) timeout "$budget" "${BENCH[@]}" --gpu ${BENCH_ARGS:-} > "$LOGS/bench.log" 2>&1 ;;
     benchfull) timeout "$budget" "${BENCH[@]}" --gpu --full --cublaslt ${BENCH_ARGS:-} > "$LOGS/bench_full.log" 2>&1 ;;
     benchmqa) timeout "$budget" "${BENCH[@]}" --gpu --full --only mqa ${BENCH_ARGS:-} > "$LOGS/bench_mqa.log" 2>&1 ;;
