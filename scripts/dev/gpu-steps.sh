@@ -16,7 +16,7 @@
 #   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm: base, new and any patched variants
 #              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order rotated
 #              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
-#              128x64, 128x128)
+#              128x64, 128x128); no harness starts after GEMMAB_SECONDS in the step
 #   tmaprobe   the TMA load-stream probe (kernels/src/test/cuda/sm90_tma_stream_probe.cu, built here with nvcc):
 #              what bounds the decode GEMMs' per-CTA load stream, with no math in the CTA
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
@@ -95,14 +95,16 @@ paged_sweep() {
 gemm_ab() {
     [ -d "$HERE/bin/gemm" ] || { echo "no $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh first"; return 1; }
     mkdir -p "$LOGS/gemmab"
-    local round variant i bin
+    local round variant i bin began=$SECONDS
     local variants=()
     for bin in "$HERE"/bin/gemm/gemm_*; do [ -x "$bin" ] && variants+=("${bin##*/gemm_}"); done
     [ "${#variants[@]}" -gt 0 ] || { echo "no gemm_* harness in $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh"; return 1; }
     for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
         for i in "${!variants[@]}"; do
             variant=${variants[$(((i + round - 1) % ${#variants[@]}))]}
-            if [ "$(left)" -lt 60 ]; then echo "gemm A/B cut at round $round"; return 1; fi
+            if [ "$(left)" -lt 60 ] || [ $((SECONDS - began)) -ge "${GEMMAB_SECONDS:-100000}" ]; then
+                echo "gemm A/B cut at round $round before $variant"; return 1
+            fi
             # shellcheck disable=SC2086 # the arguments are words
             LD_LIBRARY_PATH="$HERE/native:${LD_LIBRARY_PATH:-}" timeout 120 "$HERE/bin/gemm/gemm_$variant" \
                 ${GEMMAB_ARGS:---ms 128 --configs 64x16,64x32,64x64,128x64,128x128 --no-cublas} \
