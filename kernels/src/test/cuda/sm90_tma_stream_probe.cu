@@ -6,7 +6,8 @@
 // (math warps releasing each stage untouched) is nearly the whole kernel time. This probe replays that stream, a
 // producer thread and a consumer warp over a ring of stages with nothing else in the CTA, and varies one thing at a
 // time: the operands loaded (A, B, A's scales), whether the CTAs of one M block share A (the real case) or each reads
-// its own copy, where in K each CTA starts, one or two K blocks per TMA (a 3-D box), the number of CTAs and stages.
+// its own copy, where in K each CTA starts, one or two K blocks per TMA (a 3-D box), the number of CTAs and stages,
+// and four waiting warps instead of one (a math warpgroup polls each full barrier with 128 threads).
 // Output per case: kernel time (events, L2 flushed, median of 15), ns per K block, GB/s per CTA and over all CTAs.
 //
 // Build/run: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o tma_probe sm90_tma_stream_probe.cu && ./tma_probe
@@ -49,6 +50,7 @@ struct Params {
     unsigned rotate_k;       // 1: CTA starts at K block (n block * 7) % num_k_blocks
     unsigned stages;
     unsigned stage_bytes;
+    unsigned consumer_warps; // warps that wait on every full barrier (the kernel's math warpgroup: 4); each releases
 };
 
 __device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
@@ -77,8 +79,9 @@ __device__ __forceinline__ void load_3d(unsigned dst, const CUtensorMap* map, in
                  ::"r"(dst), "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar) : "memory");
 }
 
-// Warp 0 lane 0 produces, warp 1 consumes (waits for each stage and releases it).
-__global__ void __launch_bounds__(64) stream_kernel(const __grid_constant__ Maps maps, const Params p) {
+// Warp 0 lane 0 produces; warps 1.. consume (all their threads wait for each stage, as a math warpgroup's do, and each
+// warp's lane 0 releases it).
+__global__ void __launch_bounds__(160) stream_kernel(const __grid_constant__ Maps maps, const Params p) {
     // Dynamic shared memory only (stages, then the barriers), so that its base is the 1024-byte aligned start the
     // 128-byte swizzle needs.
     extern __shared__ __align__(1024) unsigned char smem[];
@@ -88,7 +91,7 @@ __global__ void __launch_bounds__(64) stream_kernel(const __grid_constant__ Maps
     if (threadIdx.x == 0) {
         for (unsigned s = 0; s < p.stages; ++s) {
             asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_u32(&full[s])) : "memory");
-            asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_u32(&empty[s])) : "memory");
+            asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(&empty[s])), "r"(p.consumer_warps) : "memory");
         }
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
         asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<unsigned long long>(&maps.a)) : "memory");
@@ -122,7 +125,7 @@ __global__ void __launch_bounds__(64) stream_kernel(const __grid_constant__ Maps
                 if (p.load_sfa) load_2d(dst + bytes_a + bytes_b, &maps.sfa, static_cast<int>(m_block * p.rows_a), kb0, bar);
             }
         }
-    } else if (warp == 1) {
+    } else if (warp >= 1) {
         for (unsigned i = 0; i < steps; ++i) {
             const unsigned s = i % p.stages, parity = (i / p.stages) & 1;
             wait_parity(smem_u32(&full[s]), parity);
@@ -180,6 +183,7 @@ struct Case {
     unsigned rows_a, rows_b; // tile rows (0: operand left out)
     unsigned load_sfa, private_a, rotate_k, kb_per_stage, stages;
     unsigned ctas;           // 0: one per tile
+    unsigned consumer_warps = 1;
 };
 
 struct Buffers {
@@ -218,6 +222,7 @@ void run_case(const Case& c, Buffers& buf, cudaEvent_t e0, cudaEvent_t e1) {
     p.private_a = c.private_a;
     p.rotate_k = c.rotate_k;
     p.stages = c.stages;
+    p.consumer_warps = c.consumer_warps;
     p.stage_bytes = ((c.rows_a + c.rows_b) * 128 * c.kb_per_stage + ra * 4 * c.kb_per_stage + 1023) / 1024 * 1024;
     const size_t smem = static_cast<size_t>(p.stage_bytes) * p.stages + 2 * kMaxStages * 8;
     if (smem > 227 * 1024 || p.stages > kMaxStages) {
@@ -229,7 +234,7 @@ void run_case(const Case& c, Buffers& buf, cudaEvent_t e0, cudaEvent_t e1) {
     for (int rep = 0; rep < 18; ++rep) {
         CK(cudaMemsetAsync(buf.flush, rep, kFlushBytes));
         CK(cudaEventRecord(e0));
-        stream_kernel<<<ctas, 64, smem>>>(maps, p);
+        stream_kernel<<<ctas, 32 * (1 + p.consumer_warps), smem>>>(maps, p);
         CK(cudaEventRecord(e1));
         CK(cudaEventSynchronize(e1));
         CK(cudaGetLastError());
@@ -265,12 +270,15 @@ int main() {
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
-    // name, M, N, K, rows_a, rows_b, sfa, private A, rotate K, K blocks per stage, stages, CTAs (0: per tile)
+    // name, M, N, K, rows_a, rows_b, sfa, private A, rotate K, K blocks per stage, stages, CTAs (0: per tile),
+    // consumer warps (default 1)
     const std::vector<Case> cases = {
         {"gemm_64x32", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 8, 0},
         {"gemm_64x32_s16", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 16, 0},
         {"gemm_64x32_s4", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 4, 0},
         {"gemm_64x16", 128, 576, 7168, 64, 16, 1, 0, 0, 1, 8, 0},
+        {"gemm_64x32_4waiters", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 8, 0, 4},
+        {"gemm_64x16_4waiters", 128, 576, 7168, 64, 16, 1, 0, 0, 1, 8, 0, 4},
         {"no_sfa_64x32", 128, 576, 7168, 64, 32, 0, 0, 0, 1, 8, 0},
         {"b_only_x32", 128, 576, 7168, 0, 32, 0, 0, 0, 1, 8, 0},
         {"a_only_64", 128, 576, 7168, 64, 0, 0, 0, 0, 1, 8, 0},
