@@ -153,28 +153,26 @@ EncodeTiled encoder() {
     return fn;
 }
 
-void encode(CUtensorMap* map, CUtensorMapDataType type, unsigned rank, void* base, const cuuint64_t* dims, const cuuint64_t* strides,
+// False (with a message) when the driver refuses the map: the case is skipped, the others still run.
+bool encode(CUtensorMap* map, CUtensorMapDataType type, unsigned rank, void* base, const cuuint64_t* dims, const cuuint64_t* strides,
             const cuuint32_t* box, CUtensorMapSwizzle swizzle, const char* what) {
     const cuuint32_t unit[3] = {1, 1, 1};
     CUresult r = encoder()(map, type, rank, base, dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != CUDA_SUCCESS) {
-        std::fprintf(stderr, "encode %s failed: %d\n", what, static_cast<int>(r));
-        std::exit(1);
-    }
+    if (r != CUDA_SUCCESS) std::printf("encoding the %s map failed: CUresult %d\n", what, static_cast<int>(r));
+    return r == CUDA_SUCCESS;
 }
 
 // Row-major FP8 operand [rows, k] (K-major, as A and B are), boxes of box_rows x 128 bytes (x 2 K blocks in 3-D).
-void operand_map(CUtensorMap* map, void* base, unsigned rows, unsigned k, unsigned box_rows, unsigned kb_per_box) {
+bool operand_map(CUtensorMap* map, void* base, unsigned rows, unsigned k, unsigned box_rows, unsigned kb_per_box) {
     if (kb_per_box == 1) {
         const cuuint64_t dims[2] = {k, rows}, strides[1] = {k};
         const cuuint32_t box[2] = {128, box_rows};
-        encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, base, dims, strides, box, CU_TENSOR_MAP_SWIZZLE_128B, "operand");
-    } else {
-        const cuuint64_t dims[3] = {128, rows, k / 128}, strides[2] = {k, 128};
-        const cuuint32_t box[3] = {128, box_rows, kb_per_box};
-        encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 3, base, dims, strides, box, CU_TENSOR_MAP_SWIZZLE_128B, "operand 3-D");
+        return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, base, dims, strides, box, CU_TENSOR_MAP_SWIZZLE_128B, "operand");
     }
+    const cuuint64_t dims[3] = {128, rows, k / 128}, strides[2] = {k, 128};
+    const cuuint32_t box[3] = {128, box_rows, kb_per_box};
+    return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 3, base, dims, strides, box, CU_TENSOR_MAP_SWIZZLE_128B, "operand 3-D");
 }
 
 struct Case {
@@ -205,12 +203,12 @@ void run_case(const Case& c, Buffers& buf, cudaEvent_t e0, cudaEvent_t e1) {
     const unsigned a_rows = c.private_a ? c.m * n_blocks : c.m;
     Maps maps{};
     const unsigned ra = c.rows_a ? c.rows_a : 64, rb = tile_rows_b;
-    operand_map(&maps.a, buf.a, a_rows, c.k, ra, c.kb_per_stage);
-    operand_map(&maps.b, buf.b, c.n, c.k, rb, c.kb_per_stage);
-    {
-        const cuuint64_t dims[2] = {c.m, c.k / 128}, strides[1] = {static_cast<cuuint64_t>(c.m) * 4};
-        const cuuint32_t box[2] = {ra, c.kb_per_stage};
-        encode(&maps.sfa, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, buf.sfa, dims, strides, box, CU_TENSOR_MAP_SWIZZLE_NONE, "sfa");
+    const cuuint64_t sfa_dims[2] = {c.m, c.k / 128}, sfa_strides[1] = {static_cast<cuuint64_t>(c.m) * 4};
+    const cuuint32_t sfa_box[2] = {ra, c.kb_per_stage};
+    if (!operand_map(&maps.a, buf.a, a_rows, c.k, ra, c.kb_per_stage) || !operand_map(&maps.b, buf.b, c.n, c.k, rb, c.kb_per_stage) ||
+        !encode(&maps.sfa, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, buf.sfa, sfa_dims, sfa_strides, sfa_box, CU_TENSOR_MAP_SWIZZLE_NONE, "sfa")) {
+        std::printf("%-28s skipped\n", c.name.c_str());
+        return;
     }
     Params p{};
     p.num_k_blocks = c.k / 128;
@@ -284,7 +282,6 @@ int main() {
         {"a_only_64", 128, 576, 7168, 64, 0, 0, 0, 0, 1, 8, 0},
         {"private_a_64x32", 128, 576, 7168, 64, 32, 1, 1, 0, 1, 8, 0},
         {"rotate_k_64x32", 128, 576, 7168, 64, 32, 1, 0, 1, 1, 8, 0},
-        {"kb2_64x32", 128, 576, 7168, 64, 32, 1, 0, 0, 2, 8, 0},
         {"one_cta_64x32", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 8, 1},
         {"one_cta_64x32_s16", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 16, 1},
         {"two_ctas_64x32", 128, 576, 7168, 64, 32, 1, 0, 0, 1, 8, 2},
@@ -292,6 +289,8 @@ int main() {
         {"private_a_64x32_n2112", 128, 2112, 7168, 64, 32, 1, 1, 0, 1, 8, 0},
         {"gemm_128x32_n2112", 128, 2112, 7168, 128, 32, 1, 0, 0, 1, 8, 0},
         {"b_only_x32_n2112", 128, 2112, 7168, 0, 32, 0, 0, 0, 1, 8, 0},
+        // Last: a 3-D map the driver might refuse (skipped) or a box that might trap (ends the run).
+        {"kb2_64x32", 128, 576, 7168, 64, 32, 1, 0, 0, 2, 8, 0},
     };
     for (const Case& c : cases) run_case(c, buf, e0, e1);
     return 0;
