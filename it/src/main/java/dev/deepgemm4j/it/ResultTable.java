@@ -115,7 +115,8 @@ final class ResultTable {
             return null;
         }
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "vs DeepGEMM 2.6.1 (its own benchmark on an %s,"
-                + " profiler kernel times)%s:%n", DeepGemmAnchors.DEVICE, DeepGemmAnchors.DEVICE.equals(device) ? ""
+                + " profiler kernel times; plain MQA logits: its logits and clean kernels summed, as ours are)%s:%n",
+                DeepGemmAnchors.DEVICE, DeepGemmAnchors.DEVICE.equals(device) ? ""
                         : "; this run's GPU is " + device + ", so the ratios compare different cards"));
         sb.append(lines);
         ratios.forEach((group, values) -> sb.append(String.format(Locale.ROOT, "  geometric mean %-40s %5.2fx over %d%n",
