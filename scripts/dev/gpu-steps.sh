@@ -14,9 +14,12 @@
 #              S_kv = 65536; ncucontig: on the index and psum contiguous rows G=4 N=6144 K=7168; ncudecode: on the
 #              dense rows M=128 N=576 and N=2112 (K=7168)
 #   gemmab     the dense 1D2D and small-M harnesses of bundle/bin/gemm: base, new and any patched variants
-#              (scripts/dev/build-ab-harnesses.sh builds them), GEMMAB_ROUNDS rounds (default 2), the order rotated
-#              every round; dense harness arguments GEMMAB_ARGS (default: M = 128, tiles 64x16, 64x32, 64x64,
-#              128x64, 128x128); no harness starts after GEMMAB_SECONDS in the step
+#              (scripts/dev/build-ab-harnesses.sh builds them; GEMMAB_VARIANTS picks and orders them, default all),
+#              GEMMAB_ROUNDS rounds (default 2), the order rotated every round; dense harness arguments GEMMAB_ARGS
+#              (default: M = 128, tiles 64x16, 64x32, 64x64, 128x64, 128x128); no harness starts after
+#              GEMMAB_SECONDS in the step
+#   gemmabbig  the dense harness alone, GEMMABBIG_VARIANTS, GEMMABBIG_ARGS (default: M = 2048 and 4096, tiles 128x128,
+#              128x128c2, 128x176, 128x192, 128x256), GEMMABBIG_SECONDS; logs in gemmabbig/
 #   tmaprobe   the TMA load-stream probe (kernels/src/test/cuda/sm90_tma_stream_probe.cu, built here with nvcc):
 #              what bounds the decode GEMMs' per-CTA load stream, with no math in the CTA
 #   pagedsweep the paged MQA harness variants of bundle/bin/paged (scripts/dev/build-paged-variants.sh builds them),
@@ -90,28 +93,36 @@ paged_sweep() {
     done
 }
 
-# Every harness variant in turn (base, new and any patched ones), the order rotated each round, so that a drifting
-# clock favours none.
+# Harness variants in turn (VARIANTS: names in bundle/bin/gemm, in priority order; empty: all), the order rotated each
+# round so that a drifting clock favours none; no harness starts after SECONDS. The small-M harness runs with the
+# dense one when SMALLM is 1.
+# Usage: gemm_ab LOG_DIR "VARIANTS" "HARNESS ARGS" SECONDS SMALLM
 gemm_ab() {
     [ -d "$HERE/bin/gemm" ] || { echo "no $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh first"; return 1; }
-    mkdir -p "$LOGS/gemmab"
+    local dir=$LOGS/$1 wanted=$2 args=$3 seconds=$4 smallm=$5
+    mkdir -p "$dir"
     local round variant i bin began=$SECONDS
     local variants=()
-    for bin in "$HERE"/bin/gemm/gemm_*; do [ -x "$bin" ] && variants+=("${bin##*/gemm_}"); done
-    [ "${#variants[@]}" -gt 0 ] || { echo "no gemm_* harness in $HERE/bin/gemm: run scripts/dev/build-ab-harnesses.sh"; return 1; }
+    if [ -n "$wanted" ]; then
+        for variant in $wanted; do [ -x "$HERE/bin/gemm/gemm_$variant" ] && variants+=("$variant"); done
+    else
+        for bin in "$HERE"/bin/gemm/gemm_*; do [ -x "$bin" ] && variants+=("${bin##*/gemm_}"); done
+    fi
+    [ "${#variants[@]}" -gt 0 ] || { echo "no gemm_* harness for '$wanted' in $HERE/bin/gemm"; return 1; }
     for round in $(seq "${GEMMAB_ROUNDS:-2}"); do
         for i in "${!variants[@]}"; do
             variant=${variants[$(((i + round - 1) % ${#variants[@]}))]}
-            if [ "$(left)" -lt 60 ] || [ $((SECONDS - began)) -ge "${GEMMAB_SECONDS:-100000}" ]; then
-                echo "gemm A/B cut at round $round before $variant"; return 1
+            if [ "$(left)" -lt 60 ] || [ $((SECONDS - began)) -ge "$seconds" ]; then
+                echo "$1 cut at round $round before $variant"; return 1
             fi
             # shellcheck disable=SC2086 # the arguments are words
-            LD_LIBRARY_PATH="$HERE/native:${LD_LIBRARY_PATH:-}" timeout 120 "$HERE/bin/gemm/gemm_$variant" \
-                ${GEMMAB_ARGS:---ms 128 --configs 64x16,64x32,64x64,128x64,128x128 --no-cublas} \
-                --out "$LOGS/gemmab/gemm_$variant.$round.txt" > "$LOGS/gemmab/gemm_$variant.$round.log" 2>&1
-            timeout 60 "$HERE/bin/gemm/smallm_$variant" --out "$LOGS/gemmab/smallm_$variant.$round.txt" \
-                > "$LOGS/gemmab/smallm_$variant.$round.log" 2>&1
-            echo "round $round $variant done at $((SECONDS - START)) s"
+            LD_LIBRARY_PATH="$HERE/native:${LD_LIBRARY_PATH:-}" timeout 120 "$HERE/bin/gemm/gemm_$variant" $args \
+                --out "$dir/gemm_$variant.$round.txt" > "$dir/gemm_$variant.$round.log" 2>&1
+            if [ "$smallm" = 1 ]; then
+                timeout 60 "$HERE/bin/gemm/smallm_$variant" --out "$dir/smallm_$variant.$round.txt" \
+                    > "$dir/smallm_$variant.$round.log" 2>&1
+            fi
+            echo "$1 round $round $variant done at $((SECONDS - START)) s"
         done
     done
 }
@@ -154,7 +165,11 @@ for step in ${STEPS//,/ }; do
     ncudecode) ncu_rows ncu_decode 'fp8_gemm_nt \[1D2D\] M=128 N=(576|2112) K=7168' 2 --full ;;
     pagedsweep) paged_sweep ;;
     ncupaged) ncu_paged ;;
-    gemmab) gemm_ab ;;
+    gemmab) gemm_ab gemmab "${GEMMAB_VARIANTS:-}" "${GEMMAB_ARGS:---ms 128 --configs 64x16,64x32,64x64,128x64,128x128 --no-cublas}" \
+            "${GEMMAB_SECONDS:-100000}" 1 ;;
+    gemmabbig) gemm_ab gemmabbig "${GEMMABBIG_VARIANTS:-}" \
+            "${GEMMABBIG_ARGS:---ms 2048,4096 --configs 128x128,128x128c2,128x176,128x192,128x256 --no-cublas}" \
+            "${GEMMABBIG_SECONDS:-100000}" 0 ;;
     *) echo "unknown step $step" ;;
     esac
     echo "$step: exit $? in $((SECONDS - t0))s" | tee -a "$LOGS/steps.txt"
