@@ -37,8 +37,8 @@ def parse(path):
             events, kernel = float(t.group(3)), float(t.group(4))
             us = kernel if math.isfinite(kernel) and kernel > 0 else events
             current[t.group(1)] = (us, t.group(2) == "DIAG")
-        elif FAILED.match(line):
-            current[FAILED.match(line).group(1)] = None
+        elif f := FAILED.match(line):
+            current[f.group(1)] = None
     return shapes
 
 

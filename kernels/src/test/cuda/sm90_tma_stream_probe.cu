@@ -184,12 +184,13 @@ struct Case {
     unsigned consumer_warps = 1;
 };
 
+// Device buffers sized for every case: A with room for a private copy per N block (private_a), K up to max_k.
 struct Buffers {
+    static constexpr unsigned max_a_rows = 128 * 72, max_n = 2112, max_k = 7168;
     void* a = nullptr;
     void* b = nullptr;
     void* sfa = nullptr;
     void* flush = nullptr;
-    size_t a_bytes = 0, b_bytes = 0, sfa_bytes = 0;
 };
 
 constexpr size_t kFlushBytes = 256ull << 20;
@@ -203,6 +204,10 @@ void run_case(const Case& c, Buffers& buf, cudaEvent_t e0, cudaEvent_t e1) {
     const unsigned a_rows = c.private_a ? c.m * n_blocks : c.m;
     Maps maps{};
     const unsigned ra = c.rows_a ? c.rows_a : 64, rb = tile_rows_b;
+    if (a_rows > Buffers::max_a_rows || c.n > Buffers::max_n || c.k > Buffers::max_k) {
+        std::printf("%-28s skipped: larger than the buffers\n", c.name.c_str());
+        return;
+    }
     const cuuint64_t sfa_dims[2] = {c.m, c.k / 128}, sfa_strides[1] = {static_cast<cuuint64_t>(c.m) * 4};
     const cuuint32_t sfa_box[2] = {ra, c.kb_per_stage};
     if (!operand_map(&maps.a, buf.a, a_rows, c.k, ra, c.kb_per_stage) || !operand_map(&maps.b, buf.b, c.n, c.k, rb, c.kb_per_stage) ||
@@ -257,14 +262,16 @@ int main() {
     CK(cudaGetDeviceProperties(&prop, 0));
     std::printf("device %s, %d SMs\n", prop.name, prop.multiProcessorCount);
     Buffers buf;
-    const unsigned max_m = 128 * 72, max_n = 2112, max_k = 7168;  // A big enough for a private copy per n block
-    CK(cudaMalloc(&buf.a, static_cast<size_t>(max_m) * max_k));
-    CK(cudaMalloc(&buf.b, static_cast<size_t>(max_n) * max_k));
-    CK(cudaMalloc(&buf.sfa, static_cast<size_t>(max_m) * (max_k / 128) * 4));
+    const size_t a_bytes = static_cast<size_t>(Buffers::max_a_rows) * Buffers::max_k;
+    const size_t b_bytes = static_cast<size_t>(Buffers::max_n) * Buffers::max_k;
+    const size_t sfa_bytes = static_cast<size_t>(Buffers::max_a_rows) * (Buffers::max_k / 128) * 4;
+    CK(cudaMalloc(&buf.a, a_bytes));
+    CK(cudaMalloc(&buf.b, b_bytes));
+    CK(cudaMalloc(&buf.sfa, sfa_bytes));
     CK(cudaMalloc(&buf.flush, kFlushBytes));
-    CK(cudaMemset(buf.a, 0x38, static_cast<size_t>(max_m) * max_k));
-    CK(cudaMemset(buf.b, 0x38, static_cast<size_t>(max_n) * max_k));
-    CK(cudaMemset(buf.sfa, 0, static_cast<size_t>(max_m) * (max_k / 128) * 4));
+    CK(cudaMemset(buf.a, 0x38, a_bytes));
+    CK(cudaMemset(buf.b, 0x38, b_bytes));
+    CK(cudaMemset(buf.sfa, 0, sfa_bytes));
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
