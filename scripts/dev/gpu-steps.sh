@@ -5,7 +5,10 @@
 # Usage: bash bundle/gpu-steps.sh STEP[,STEP...] DEADLINE_SECONDS
 # Steps:
 #   tests      the @Tag("gpu") tests (TEST_CLASSES: a regex of class names, default all)
-#   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa
+#   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa;
+#              benchtune: --full --autotune with DG_PRINT_CONFIGS=1 on the rows BENCHTUNE_ONLY selects (default the
+#              dense 1D2D NT rows at M = 128 and 4096), printing each shape's candidates as the tuner timed them: the
+#              heuristic's pick, listed first, against the others
 #   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
 #              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
 #   h1d1d      the 1D1D (weight-gradient) C++ harness of this tree on H1D1D_CONFIGS (default: d_64x152 d_128x184
@@ -26,7 +29,7 @@
 #              PAGED_ROUNDS rounds (default 3) of every variant in turn (or of PAGED_VARIANTS, e.g. "s3 bulk"); the
 #              goal lines gather in paged_sweep.txt;
 #              ncupaged: ncu on the next_n = 1 goal kernel of the variants NCU_PAGED_VARIANTS (default s3 diag1 diag2)
-# Extra BenchmarkCli arguments for every bench step: BENCH_ARGS.
+# Extra BenchmarkCli arguments for the bench, benchfull, benchmqa and benchwgrad steps: BENCH_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -150,6 +153,8 @@ for step in ${STEPS//,/ }; do
     bench) timeout "$budget" "${BENCH[@]}" --gpu ${BENCH_ARGS:-} > "$LOGS/bench.log" 2>&1 ;;
     benchfull) timeout "$budget" "${BENCH[@]}" --gpu --full --cublaslt ${BENCH_ARGS:-} > "$LOGS/bench_full.log" 2>&1 ;;
     benchmqa) timeout "$budget" "${BENCH[@]}" --gpu --full --only mqa ${BENCH_ARGS:-} > "$LOGS/bench_mqa.log" 2>&1 ;;
+    benchtune) DG_PRINT_CONFIGS=1 timeout "$budget" "${BENCH[@]}" --gpu --full --autotune \
+        --only "${BENCHTUNE_ONLY:-fp8_gemm_nt \[1D2D\] M=(128|4096) }" > "$LOGS/bench_tune.log" 2>&1 ;;
     mqah) OUT=$LOGS/mqa BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \
             bash "$ROOT/kernels/src/test/cuda/run_sm90_mqa_bench.sh" ${HARNESS_ARGS-"--quick"} > "$LOGS/mqah.log" 2>&1 ;;
     mqaold) MQA_SRC=$HERE/old_mqa/cuda OUT=$LOGS/mqa_old BENCH_TIMEOUT=$((budget - 60)) timeout "$budget" \

@@ -1,13 +1,19 @@
 package dev.deepgemm4j;
 
 import dev.deepgemm4j.backend.Backends;
+import dev.deepgemm4j.jit.Jit;
 
-/** Process-wide runtime knobs (DeepGEMM's set_num_sms, set_tc_util, set_mk_alignment_for_contiguous_layout). */
+/**
+ * Process-wide runtime knobs (DeepGEMM's set_num_sms, set_tc_util, set_mk_alignment_for_contiguous_layout, and our
+ * autotune switch).
+ */
 final class Knobs {
 
     private static volatile int numSms;
     private static volatile int tcUtil;
     private static volatile int mkAlignment = 128;
+    /** Null: follow DG_AUTOTUNE. */
+    private static volatile Boolean autotune;
 
     private Knobs() {
     }
@@ -51,5 +57,14 @@ final class Knobs {
             throw new DeepGemmArgumentException("alignment", "must be a power of two in [16, 1024], got " + alignment);
         }
         mkAlignment = alignment;
+    }
+
+    static boolean autotune() {
+        Boolean set = autotune;
+        return set != null ? set : Jit.config().autotune();
+    }
+
+    static void setAutotune(boolean on) {
+        autotune = on;
     }
 }

@@ -2,6 +2,7 @@ package dev.deepgemm4j.it;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Gpu;
 import dev.deepgemm4j.jit.Jit;
 import java.io.IOException;
@@ -108,6 +109,13 @@ public final class BenchmarkCli {
                             : KernelClock.unavailableReason()) + ")"));
         }
         Path freshCache = target.isGpu() && options.freshJitCache() ? freshJitCache(out) : null;
+        if (options.autotune() && !target.isGpu()) {
+            out.println("--autotune ignored: the tuner serves the GPU kernels");
+        } else if (options.autotune()) {
+            DeepGemm.setAutotune(true);
+            out.println("autotune: on; tuned choices kept in " + Jit.tunedChoices().map(t -> t.directory().toString())
+                    .orElse("memory only") + " (a choice kept there by an earlier run is reused, not timed again)");
+        }
         CublasLtBaseline baseline = null;
         String cublasLt = null;
         if (options.cublasLt() && !target.isGpu()) {

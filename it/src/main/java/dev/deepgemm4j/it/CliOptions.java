@@ -17,9 +17,10 @@ import java.util.regex.PatternSyntaxException;
  *     {@code ncu --profile-from-start off}: one profiled launch per row instead of every warm-up and timed call
  * @param json where to write the JSON report, or null
  * @param fp8Values what the random FP8 operands hold
+ * @param autotune turn the opt-in tuner on (GPU), so that each tuned row's first call tunes it
  */
 record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRuns, Pattern only,
-        boolean freshJitCache, boolean profile, Path json, RandomTensors.Fp8Values fp8Values) {
+        boolean freshJitCache, boolean profile, Path json, RandomTensors.Fp8Values fp8Values, boolean autotune) {
 
     /** Where the benchmark runs. */
     enum Device {
@@ -34,6 +35,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
     static final String USAGE = """
             usage: BenchmarkCli [--cpu | --gpu] [--quick | --full] [--cublaslt] [--reps N] [--only REGEX]
                                 [--fresh-jit-cache] [--profile] [--json FILE] [--fp8-values normal|uniform-codes]
+                                [--autotune]
               --cpu              run on the CPU reference backend (small problems), even where a GPU is usable
               --gpu              require a GPU (exit status 1 when none is usable); by default a usable GPU is used
               --quick            smoke run: small problems on the CPU, one standard shape per operator on a GPU
@@ -47,7 +49,10 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
               --json FILE        also write the results (rows, host overhead, JIT times, device, table) as JSON
               --fp8-values KIND  the FP8 operands: normal (default) = standard normals quantised per 128 values, as
                                  DeepGEMM's benchmark makes them; uniform-codes = every E4M3 code equally likely,
-                                 which draws more power (a long compute-bound GEMM ran 5-9% slower on an H100)""";
+                                 which draws more power (a long compute-bound GEMM ran 5-9% slower on an H100)
+              --autotune         GPU: DeepGemm.setAutotune(true): each tuned row's first call (the "first ms"
+                                 column) times its candidate configurations and the timed calls run the fastest;
+                                 with DG_PRINT_CONFIGS=1 every candidate's time is printed""";
 
     /** A command line that cannot be run; the message says why. */
     static final class UsageException extends Exception {
@@ -68,6 +73,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         boolean cublasLt = false;
         boolean fresh = false;
         boolean profile = false;
+        boolean autotune = false;
         Integer maxRuns = null;
         Pattern only = null;
         Path json = null;
@@ -92,6 +98,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
                 case "--cublaslt" -> cublasLt = true;
                 case "--fresh-jit-cache" -> fresh = true;
                 case "--profile" -> profile = true;
+                case "--autotune" -> autotune = true;
                 case "--reps" -> {
                     String v = value(args, i++, arg, "a number");
                     try {
@@ -129,7 +136,7 @@ record CliOptions(Device device, Plan.Size size, boolean cublasLt, Integer maxRu
         if (device == Device.CPU && size == Plan.Size.FULL) {
             throw new UsageException("--full is the GPU shape list; the CPU runs small problems only");
         }
-        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, profile, json, fp8Values);
+        return new CliOptions(device, size, cublasLt, maxRuns, only, fresh, profile, json, fp8Values, autotune);
     }
 
     private static String value(String[] args, int i, String option, String what) throws UsageException {

@@ -60,7 +60,7 @@ class BenchmarkCliTest {
     void helpPrintsUsageWithEveryOption() {
         assertEquals(0, run("--help"));
         for (String option : List.of("--cpu", "--gpu", "--quick", "--full", "--cublaslt", "--reps", "--only",
-                "--fresh-jit-cache", "--profile", "--json", "--fp8-values")) {
+                "--fresh-jit-cache", "--profile", "--json", "--fp8-values", "--autotune")) {
             assertTrue(printed().contains(option), "usage lacks " + option);
         }
     }
@@ -85,17 +85,18 @@ class BenchmarkCliTest {
     @Test
     void optionsAreParsedIntoTheirFields() throws Exception {
         CliOptions o = CliOptions.parse(new String[] {"--gpu", "--full", "--cublaslt", "--reps", "4", "--only",
-            "masked", "--fresh-jit-cache", "--profile", "--json", "x.json", "--fp8-values", "uniform-codes"});
+            "masked", "--fresh-jit-cache", "--profile", "--json", "x.json", "--fp8-values", "uniform-codes",
+            "--autotune"});
         assertEquals(CliOptions.Device.GPU, o.device());
         assertEquals(Plan.Size.FULL, o.size());
-        assertTrue(o.cublasLt() && o.freshJitCache() && o.profile());
+        assertTrue(o.cublasLt() && o.freshJitCache() && o.profile() && o.autotune());
         assertEquals(4, o.maxRuns());
         assertEquals(Path.of("x.json"), o.json());
         assertEquals(RandomTensors.Fp8Values.UNIFORM_CODES, o.fp8Values());
         CliOptions defaults = CliOptions.parse(new String[0]);
         assertEquals(CliOptions.Device.AUTO, defaults.device());
         assertEquals(Plan.Size.DEFAULT, defaults.size());
-        assertFalse(defaults.cublasLt() || defaults.freshJitCache() || defaults.profile());
+        assertFalse(defaults.cublasLt() || defaults.freshJitCache() || defaults.profile() || defaults.autotune());
         assertNull(defaults.maxRuns());
         assertEquals(RandomTensors.Fp8Values.NORMAL, defaults.fp8Values());
         assertNull(CliOptions.parse(new String[] {"--quick", "-h"}), "help wins");

@@ -61,6 +61,12 @@ final class GpuDevice {
         return context.device();
     }
 
+    /** The device model as tuned choices are kept for it: name, compute capability and SM count. */
+    String modelName() {
+        CudaDevice d = info();
+        return d.name() + " sm_" + d.computeCapabilityMajor() + d.computeCapabilityMinor() + " " + d.smCount() + " SMs";
+    }
+
     /** Whether the device is an sm_90 (Hopper) part: the TMA + WGMMA kernels run only there. */
     boolean isSm90() {
         return info().computeCapabilityMajor() == 9 && info().computeCapabilityMinor() == 0;

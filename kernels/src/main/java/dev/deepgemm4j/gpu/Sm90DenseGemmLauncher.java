@@ -1,6 +1,7 @@
 package dev.deepgemm4j.gpu;
 
 import dev.deepgemm4j.DType;
+import dev.deepgemm4j.DeepGemm;
 import dev.deepgemm4j.Fp8Tensor;
 import dev.deepgemm4j.Recipe;
 import dev.deepgemm4j.Tensor;
@@ -55,45 +56,82 @@ final class Sm90DenseGemmLauncher {
                 && rowsAligned(a.data(), k) && rowsAligned(b.data(), k) && rowsAligned(d, n);
     }
 
-    /** Queues the GEMM; the caller checked {@link #eligible}. */
+    /**
+     * Queues the GEMM; the caller checked {@link #eligible}. With the tuner on ({@link LaunchTuner}), a new shape's
+     * first call first times the candidate tiles into a scratch D.
+     */
     static void gemm(GpuDevice device, Fp8Tensor a, Fp8Tensor b, Tensor d) {
         long m = a.data().size(0);
         long k = a.data().size(1);
         long n = b.data().size(0);
         long kBlocks = ceilDiv(k, SCALE_BLOCK);
-        Launch<Sm90GemmConfig> launch = Sm90GemmHeuristic.choose(m, n, k, device.numSms());
-        Sm90GemmConfig c = launch.config();
+        int numSms = device.numSms();
         // Staging launches use the thread's parameter block: they all go before this launch's arguments are built.
         Tensor sfa = a.scales();
         Tensor sfaStaged = mnMajorScalesAligned(sfa, m) ? null : staged(device, sfa, new long[] {1, align(m, 4)});
         Tensor sfb = b.scales();
         Tensor sfbStaged = sfbInKernelLayout(sfb, kBlocks) ? null : staged(device, sfb, new long[] {kBlocks, 1});
         try {
-            Tensor sfaUsed = sfaStaged == null ? sfa : sfaStaged;
-            Tensor sfbUsed = sfbStaged == null ? sfb : sfbStaged;
-            long sfaPitch = kBlocks > 1 ? sfaUsed.stride(1) : align(m, 4);
-            TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, a.data().dataAddress(), k, m,
-                    rowPitch(a.data(), k), SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
-            TensorMap mapB = TensorMaps.rows(TensorMap.DataType.UINT8, b.data().dataAddress(), k, n,
-                    rowPitch(b.data(), k), SCALE_BLOCK, c.blockN(), TensorMap.Swizzle.B128);
-            TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, sfaUsed.dataAddress(), m, kBlocks,
-                    sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
-            TensorMap mapD = TensorMaps.rows(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m,
-                    rowPitch(d, n) * 2, CudaSources.sm90DChunkCols(c.blockN()), 64,
-                    swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
-            LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
-                    .addTensorMap(mapD).addPointer(sfbUsed.dataAddress()).addInt((int) m).addInt((int) n)
-                    .addInt((int) k).addPointer(0L);
-            // The M-grouped parameters, unused by the dense GEMM: layout, num_groups, alignment, d, d_pitch.
-            args.addPointer(0L).addInt(1).addInt(1).addPointer(0L).addInt(0);
-            device.launch(launch, args);
-            if (launch.geometry().clusterX() > 1) {
-                CLUSTER_LAUNCHES.increment();
-            }
+            Operands ops = new Operands(a.data(), sfaStaged == null ? sfa : sfaStaged, b.data(),
+                    sfbStaged == null ? sfb : sfbStaged, m, n, k);
+            Launch<Sm90GemmConfig> launch = DeepGemm.isAutotune()
+                    ? LaunchTuner.choose(device, "sm90_fp8_gemm_1d2d M=" + m + " N=" + n + " K=" + k + " SMs=" + numSms,
+                            () -> Sm90GemmHeuristic.tuningCandidates(m, n, k, numSms), () -> scratchTrials(device, ops))
+                    : Sm90GemmHeuristic.choose(m, n, k, numSms);
+            launch(device, launch, ops, d);
         } finally {
             free(sfaStaged);
             free(sfbStaged);
         }
+    }
+
+    /** A and B with their scales in the kernel's layouts, for {@code D [m, n] = A [m, k] · B [n, k]ᵀ}. */
+    private record Operands(Tensor a, Tensor sfa, Tensor b, Tensor sfb, long m, long n, long k) {
+    }
+
+    /** Queues {@code launch} writing {@code d}. */
+    private static void launch(GpuDevice device, Launch<Sm90GemmConfig> launch, Operands ops, Tensor d) {
+        Sm90GemmConfig c = launch.config();
+        long m = ops.m();
+        long n = ops.n();
+        long k = ops.k();
+        long kBlocks = ceilDiv(k, SCALE_BLOCK);
+        long sfaPitch = kBlocks > 1 ? ops.sfa().stride(1) : align(m, 4);
+        TensorMap mapA = TensorMaps.rows(TensorMap.DataType.UINT8, ops.a().dataAddress(), k, m, rowPitch(ops.a(), k),
+                SCALE_BLOCK, c.blockM(), TensorMap.Swizzle.B128);
+        TensorMap mapB = TensorMaps.rows(TensorMap.DataType.UINT8, ops.b().dataAddress(), k, n, rowPitch(ops.b(), k),
+                SCALE_BLOCK, c.blockN(), TensorMap.Swizzle.B128);
+        TensorMap mapSfa = TensorMaps.rows(TensorMap.DataType.FLOAT32, ops.sfa().dataAddress(), m, kBlocks,
+                sfaPitch * 4, c.blockM(), 1, TensorMap.Swizzle.NONE);
+        TensorMap mapD = TensorMaps.rows(TensorMap.DataType.BFLOAT16, d.dataAddress(), n, m, rowPitch(d, n) * 2,
+                CudaSources.sm90DChunkCols(c.blockN()), 64, swizzle(CudaSources.sm90DSwizzleBytes(c.blockN())));
+        LaunchArgs args = KernelArgs.begin().addTensorMap(mapA).addTensorMap(mapB).addTensorMap(mapSfa)
+                .addTensorMap(mapD).addPointer(ops.sfb().dataAddress()).addInt((int) m).addInt((int) n)
+                .addInt((int) k).addPointer(0L);
+        // The M-grouped parameters, unused by the dense GEMM: layout, num_groups, alignment, d, d_pitch.
+        args.addPointer(0L).addInt(1).addInt(1).addPointer(0L).addInt(0);
+        device.launch(launch, args);
+        if (launch.geometry().clusterX() > 1) {
+            CLUSTER_LAUNCHES.increment();
+        }
+    }
+
+    /** The tuner's runs: each candidate writes a scratch D [m, n], freed stream-ordered afterwards. */
+    private static LaunchTuner.Trials<Sm90GemmConfig> scratchTrials(GpuDevice device, Operands ops) {
+        DeviceMemory memory = DeviceMemory.allocateAsync(device.stream(), ops.m() * ops.n() * DType.BF16.byteSize());
+        Tensor scratch = Tensor.wrap(memory, DType.BF16, new long[] {ops.m(), ops.n()}, new long[] {ops.n(), 1}, 0,
+                true);
+        return new LaunchTuner.Trials<>() {
+            @Override
+            public void run(Launch<Sm90GemmConfig> candidate) {
+                launch(device, candidate, ops, scratch);
+            }
+
+            @Override
+            public void close() {
+                scratch.close();
+            }
+        };
     }
 
     /** Innermost stride 1, row pitch (elements) a multiple of 16 bytes and at least {@code cols}, 16-byte base. */

@@ -3,6 +3,7 @@ package dev.deepgemm4j.heuristics;
 import dev.deepgemm4j.jit.Jit;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -39,6 +40,10 @@ public final class Sm90GemmHeuristic {
         {4096, 7168}, {7168, 2048}};
     /** Clustered configurations CI compiles whether or not a standard shape picks them. */
     static final int[][] CLUSTER_SAMPLES = {{128, 128}};
+    /** The most configurations the tuner times per shape ({@link #tuningCandidates}). */
+    public static final int TUNING_CANDIDATES = 8;
+    /** How much slower than the best a prediction may be for the tuner to time it. */
+    public static final double TUNING_SLACK = 1.6;
     /** SM count of the H100 SXM the configurations are compiled for ahead of time. */
     static final int CATALOG_NUM_SMS = 132;
     private static final ChoiceMemo<Problem, Launch<Sm90GemmConfig>> CHOICES = new ChoiceMemo<>(
@@ -200,25 +205,52 @@ public final class Sm90GemmHeuristic {
 
     /** The dense candidate with the lowest predicted time; plain tiles win ties. */
     private static Sm90GemmConfig best(long m, long n, long k, int numSms) {
-        Sm90GemmConfig config = null;
-        double micros = Double.POSITIVE_INFINITY;
+        return ranked(m, n, k, numSms).getFirst().config();
+    }
+
+    /** A candidate and its predicted time. */
+    private record Ranked(Sm90GemmConfig config, double micros) {
+    }
+
+    /** Every dense candidate that fits, fastest predicted first; plain tiles come first among equal predictions. */
+    private static List<Ranked> ranked(long m, long n, long k, int numSms) {
+        List<Ranked> all = new ArrayList<>();
         for (int clusterM = 1; clusterM <= 2 && clusterM <= numSms; clusterM++) {
             int[][] tiles = clusterM > 1 ? VERIFIED_CLUSTER_TILES
                     : m <= Sm90GemmCostModel.DECODE_ROWS ? DENSE_TILES : VERIFIED_TILES;
             for (int[] tile : tiles) {
                 Sm90GemmConfig candidate = clusterM == 1 ? Sm90GemmConfig.of(tile[0], tile[1], numSms)
                         : Sm90GemmConfig.clustered(tile[0], tile[1], numSms);
-                if (!candidate.fits(m, n)) {
-                    continue;
-                }
-                double predicted = Sm90GemmCostModel.denseMicros(candidate, m, n, k);
-                if (predicted < micros) {
-                    config = candidate;
-                    micros = predicted;
+                if (candidate.fits(m, n)) {
+                    all.add(new Ranked(candidate, Sm90GemmCostModel.denseMicros(candidate, m, n, k)));
                 }
             }
         }
-        return config;
+        all.sort(Comparator.comparingDouble(Ranked::micros)); // stable: enumeration order breaks ties
+        return all;
+    }
+
+    /**
+     * What the opt-in tuner times for a dense shape: {@link #choose}'s configuration first, then the next ones the
+     * cost model ranks, fastest predicted first, as long as their prediction is within {@link #TUNING_SLACK} of the
+     * best; at most {@link #TUNING_CANDIDATES} in all. The slack is wide because the model's error is: within about
+     * 25% at M = 4096, and up to 70% too slow on the slower decode tiles (see {@link Sm90GemmCostModel}).
+     */
+    public static List<Launch<Sm90GemmConfig>> tuningCandidates(long m, long n, long k, int numSms) {
+        Launch<Sm90GemmConfig> chosen = choose(m, n, k, numSms);
+        List<Launch<Sm90GemmConfig>> out = new ArrayList<>();
+        out.add(chosen);
+        List<Ranked> ranked = ranked(m, n, k, numSms);
+        double limit = ranked.getFirst().micros() * TUNING_SLACK;
+        for (Ranked r : ranked) {
+            if (out.size() == TUNING_CANDIDATES || r.micros() > limit) {
+                break;
+            }
+            if (!r.config().equals(chosen.config())) {
+                out.add(new Launch<>(r.config(), r.config().geometry(m, n)));
+            }
+        }
+        return out;
     }
 
     /**

@@ -2,6 +2,9 @@ package dev.deepgemm4j.jit;
 
 import dev.deepgemm4j.cuda.Nvrtc;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -19,6 +22,9 @@ public final class Jit {
     private static volatile JitCache cache;
     /** The environment's settings, read once: {@link #config} is on every launch's path and the environment is fixed. */
     private static volatile JitConfig environmentConfig;
+    /** The tuner's store under the cache root in use (made again when the root changes). */
+    private static volatile TunedChoices tunedChoices;
+    private static final AtomicBoolean WARNED_TUNING_STORE = new AtomicBoolean();
 
     private Jit() {
     }
@@ -56,6 +62,37 @@ public final class Jit {
         return e;
     }
 
+    /**
+     * The tuner's on-disk store under the configured cache root ({@code <DG_JIT_CACHE_DIR>/tuning}); empty when
+     * DG_JIT_DISABLE_CACHE is set or the directory cannot be set up (one warning), and tuned choices then live in
+     * memory only.
+     */
+    public static Optional<TunedChoices> tunedChoices() {
+        JitConfig c = config();
+        if (c.disableCache()) {
+            return Optional.empty();
+        }
+        Path root = c.cacheDir().toAbsolutePath();
+        TunedChoices t = tunedChoices;
+        if (t == null || !t.directory().getParent().equals(root)) {
+            synchronized (Jit.class) {
+                t = tunedChoices;
+                if (t == null || !t.directory().getParent().equals(root)) {
+                    try {
+                        t = new TunedChoices(root);
+                    } catch (IllegalStateException e) {
+                        if (WARNED_TUNING_STORE.compareAndSet(false, true)) {
+                            LOG.warning("deepgemm4j: " + e.getMessage() + "; tuned choices stay in memory");
+                        }
+                        return Optional.empty();
+                    }
+                    tunedChoices = t;
+                }
+            }
+        }
+        return Optional.of(t);
+    }
+
     /** The counters of the process's cache. */
     public static JitStats stats() {
         return cache().stats();
@@ -86,6 +123,7 @@ public final class Jit {
     static synchronized void reset() {
         cache = null;
         environmentConfig = null;
+        tunedChoices = null;
     }
 
     /** The compiler {@code config} asks for. */

@@ -34,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -135,7 +136,7 @@ public final class JitCache {
             for (Path dir : List.of(entries, tmp, locks)) {
                 ownerOnlyDirectory(dir);
             }
-            this.uid = currentUid();
+            this.uid = currentUid(tmp);
         } catch (IOException e) {
             throw new IllegalStateException("cannot set up the JIT cache in " + root + ": " + e, e);
         }
@@ -552,6 +553,11 @@ public final class JitCache {
 
     /** Why {@code path} is not trusted by owner, or null if it is ours (or the file system has no owners). */
     private String ownerProblem(Path path) throws IOException {
+        return ownerProblem(path, uid);
+    }
+
+    /** Why {@code path} is not owned by {@code uid}, or null if it is (or {@code uid} is -1: no owners). */
+    static String ownerProblem(Path path, int uid) throws IOException {
         if (uid < 0) {
             return null;
         }
@@ -591,9 +597,17 @@ public final class JitCache {
     }
 
     private void removeOldBuildDirs() {
-        Instant cutoff = Instant.now().minus(TMP_MAX_AGE);
-        try (Stream<Path> s = Files.list(tmp)) {
-            s.filter(p -> {
+        deleteOlderThan(tmp, TMP_MAX_AGE, p -> true);
+    }
+
+    /**
+     * Deletes the entries of {@code dir} (files or trees) that {@code filter} accepts and that were last modified
+     * more than {@code age} ago; best effort.
+     */
+    static void deleteOlderThan(Path dir, Duration age, Predicate<Path> filter) {
+        Instant cutoff = Instant.now().minus(age);
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(filter).filter(p -> {
                 try {
                     return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff);
                 } catch (IOException e) {
@@ -605,7 +619,8 @@ public final class JitCache {
         }
     }
 
-    private void ownerOnlyDirectory(Path dir) throws IOException {
+    /** Creates {@code dir} ({@code rwx------}) if absent, else makes it owner-only. */
+    static void ownerOnlyDirectory(Path dir) throws IOException {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             try {
                 Files.createDirectory(dir, OWNER_ONLY_DIR);
@@ -619,8 +634,9 @@ public final class JitCache {
         }
     }
 
-    private int currentUid() throws IOException {
-        Path probe = Files.createTempFile(tmp, "uid-", "", OWNER_ONLY_FILE);
+    /** This process's uid, from a file it creates in {@code dir}; -1 where the file system has no owners. */
+    static int currentUid(Path dir) throws IOException {
+        Path probe = Files.createTempFile(dir, "uid-", "", OWNER_ONLY_FILE);
         try {
             return (Integer) Files.getAttribute(probe, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
@@ -630,7 +646,8 @@ public final class JitCache {
         }
     }
 
-    private static void writeSynced(Path file, byte[] data) throws IOException {
+    /** Writes a new owner-only file and forces it to disk. */
+    static void writeSynced(Path file, byte[] data) throws IOException {
         try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 OWNER_ONLY_FILE)) {
             ByteBuffer b = ByteBuffer.wrap(data);
@@ -642,7 +659,7 @@ public final class JitCache {
     }
 
     /** fsync of a directory, so a rename into or inside it is durable; not every file system allows it. */
-    private static void syncDirectory(Path dir) {
+    static void syncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {

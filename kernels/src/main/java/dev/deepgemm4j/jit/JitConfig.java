@@ -29,6 +29,9 @@ import java.util.function.Function;
  * <tr><td>DG_JIT_DUMP_ASM</td><td>0</td><td>both of the above</td></tr>
  * <tr><td>DG_JIT_DISABLE_CACHE</td><td>0</td><td>ignore and do not write the on-disk cache</td></tr>
  * <tr><td>DG_PRINT_CONFIGS</td><td>0</td><td>(for the heuristics) print each chosen kernel configuration</td></tr>
+ * <tr><td>DG_AUTOTUNE</td><td>0</td><td>(ours, not DeepGEMM's) time the heuristic's best few configurations on a
+ *     problem's first call and keep the fastest, in memory and under {@code <cache>/tuning}; see
+ *     {@code DeepGemm.setAutotune}</td></tr>
  * </table>
  *
  * @param cacheDir the cache root
@@ -44,10 +47,11 @@ import java.util.function.Function;
  * @param dumpSass DG_JIT_DUMP_SASS
  * @param disableCache DG_JIT_DISABLE_CACHE
  * @param printConfigs DG_PRINT_CONFIGS
+ * @param autotune DG_AUTOTUNE
  */
 public record JitConfig(Path cacheDir, CompilerChoice compiler, Path nvccPath, int cppStandard, boolean debug,
         boolean printCompilerCommand, boolean ptxasVerbose, boolean ptxasCheck, boolean withLineinfo,
-        boolean dumpPtx, boolean dumpSass, boolean disableCache, boolean printConfigs) {
+        boolean dumpPtx, boolean dumpSass, boolean disableCache, boolean printConfigs, boolean autotune) {
 
     /** Which compiler the JIT runs. */
     public enum CompilerChoice {
@@ -96,7 +100,8 @@ public record JitConfig(Path cacheDir, CompilerChoice compiler, Path nvccPath, i
                 flag(lookup, "DG_JIT_DUMP_PTX") || flag(lookup, "DG_JIT_DUMP_ASM"),
                 flag(lookup, "DG_JIT_DUMP_SASS") || flag(lookup, "DG_JIT_DUMP_ASM"),
                 flag(lookup, "DG_JIT_DISABLE_CACHE"),
-                flag(lookup, "DG_PRINT_CONFIGS"));
+                flag(lookup, "DG_PRINT_CONFIGS"),
+                flag(lookup, "DG_AUTOTUNE"));
     }
 
     /** The system property overriding environment variable {@code variable}. */
@@ -108,13 +113,13 @@ public record JitConfig(Path cacheDir, CompilerChoice compiler, Path nvccPath, i
     /** This configuration with another cache root. */
     public JitConfig withCacheDir(Path dir) {
         return new JitConfig(dir, compiler, nvccPath, cppStandard, debug, printCompilerCommand, ptxasVerbose,
-                ptxasCheck, withLineinfo, dumpPtx, dumpSass, disableCache, printConfigs);
+                ptxasCheck, withLineinfo, dumpPtx, dumpSass, disableCache, printConfigs, autotune);
     }
 
     /** This configuration with another compiler choice. */
     public JitConfig withCompiler(CompilerChoice choice) {
         return new JitConfig(cacheDir, choice, nvccPath, cppStandard, debug, printCompilerCommand, ptxasVerbose,
-                ptxasCheck, withLineinfo, dumpPtx, dumpSass, disableCache, printConfigs);
+                ptxasCheck, withLineinfo, dumpPtx, dumpSass, disableCache, printConfigs, autotune);
     }
 
     /**

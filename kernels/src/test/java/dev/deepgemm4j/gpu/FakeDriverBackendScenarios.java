@@ -20,12 +20,14 @@ import dev.deepgemm4j.heuristics.Sm90GemmConfig;
 import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.cuda.FakeCudaLibraries;
 import dev.deepgemm4j.jit.CompiledKernel;
+import dev.deepgemm4j.jit.Jit;
 import dev.deepgemm4j.jit.KernelSource;
 import dev.deepgemm4j.jit.TargetArch;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,6 +63,7 @@ public final class FakeDriverBackendScenarios {
         SCENARIOS.put("stridedCopy", FakeDriverBackendScenarios::stridedCopy);
         SCENARIOS.put("badInputLaunchesNothing", FakeDriverBackendScenarios::badInputLaunchesNothing);
         SCENARIOS.put("denseGemmClustered", FakeDriverBackendScenarios::denseGemmClustered);
+        SCENARIOS.put("denseGemmAutotuned", FakeDriverBackendScenarios::denseGemmAutotuned);
         SCENARIOS.put("argumentFuzz", FakeDriverBackendScenarios::argumentFuzz);
     }
 
@@ -94,6 +97,80 @@ public final class FakeDriverBackendScenarios {
         assertTrue(Gpu.isAvailable(), Gpu.unavailableReason());
         assertEquals("cuda:0 (NVIDIA Fake H100)", Backends.device().name());
         assertEquals(132, Gpu.smCount(0));
+    }
+
+    /**
+     * The opt-in tuner on a shape with several candidates. The first call runs each candidate once untimed and
+     * {@link LaunchTuner#TIMED_RUNS} times timed into a scratch D, then launches the fastest (the fake's times are host
+     * noise, so any candidate may win) on the caller's D and keeps it on disk. The next call launches it alone; so does
+     * one that finds it only on disk (memory forgotten, as in a new process); a captured call never tunes.
+     */
+    static void denseGemmAutotuned() {
+        long m = 256;
+        long n = 2112;
+        long k = 384;
+        List<Launch<Sm90GemmConfig>> candidates = Sm90GemmHeuristic.tuningCandidates(m, n, k, 132);
+        assertTrue(candidates.size() > 1, "several candidates: " + candidates);
+        assertEquals(Sm90GemmHeuristic.choose(m, n, k, 132), candidates.getFirst(), "the heuristic's choice first");
+        Fp8Tensor a = new Fp8Tensor(Tensor.zeros(GPU, DType.FP8_E4M3, m, k), Tensor.zeros(GPU, DType.FP32, k / 128,
+                m).t());
+        Fp8Tensor b = fp8(n, k, (n + 127) / 128, k / 128);
+        Tensor d = Tensor.zeros(GPU, DType.BF16, m, n);
+        Path store = Jit.tunedChoices().orElseThrow().directory();
+        DeepGemm.setAutotune(true);
+        try {
+            long tunings = LaunchTuner.TUNINGS.sum();
+            long launches = fake.stat(0);
+            DeepGemm.fp8GemmNt(a, b, d);
+            assertEquals(launches + candidates.size() * (1 + LaunchTuner.TIMED_RUNS) + 1, fake.stat(0),
+                    "every candidate 1 + " + LaunchTuner.TIMED_RUNS + " times, then the call");
+            assertEquals(tunings + 1, LaunchTuner.TUNINGS.sum());
+            String kept = recordedKernel();
+            assertEquals(d.dataAddress(), tensorMapAddress(recordedParams().get(3)), "the call writes the caller's D");
+            long scratch = tensorMapAddress(recordedParams(1).get(3));
+            assertNotEquals(d.dataAddress(), scratch, "the timed runs write a scratch D");
+            Launch<Sm90GemmConfig> winner = candidates.stream()
+                    .filter(c -> c.config().source().kernelName().equals(kept)).findFirst().orElseThrow();
+            assertEquals(List.of(LaunchTuner.id(winner)), storedChoices(store), "the kept choice on disk");
+
+            launches = fake.stat(0);
+            DeepGemm.fp8GemmNt(a, b, d);
+            assertEquals(launches + 1, fake.stat(0), "kept in memory: the call alone");
+            assertEquals(kept, recordedKernel());
+
+            LaunchTuner.forgetKeptInMemory();
+            launches = fake.stat(0);
+            DeepGemm.fp8GemmNt(a, b, d);
+            assertEquals(launches + 1, fake.stat(0), "kept on disk: the call alone");
+            assertEquals(kept, recordedKernel());
+            assertEquals(tunings + 1, LaunchTuner.TUNINGS.sum());
+
+            Fp8Tensor b2 = fp8(2048, k, 16, k / 128);
+            Tensor d2 = Tensor.zeros(GPU, DType.BF16, m, 2048);
+            long captured = fake.stat(14);
+            try (GpuGraph graph = Gpu.capture(() -> DeepGemm.fp8GemmNt(a, b2, d2))) {
+                assertEquals(captured + 1, fake.stat(14), "one captured launch, no timing");
+            }
+            assertEquals(tunings + 1, LaunchTuner.TUNINGS.sum());
+            assertEquals(1, storedChoices(store).size(), "nothing kept for the captured shape");
+        } finally {
+            DeepGemm.setAutotune(false);
+            LaunchTuner.forgetKeptInMemory();
+        }
+    }
+
+    /** The choices in the tuning store's files (their last line). */
+    private static List<String> storedChoices(Path store) {
+        try (var files = Files.list(store)) {
+            List<String> out = new ArrayList<>();
+            for (Path f : files.filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
+                List<String> lines = Files.readAllLines(f);
+                out.add(lines.getLast());
+            }
+            return out;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static void denseGemmClustered() {

@@ -33,7 +33,8 @@ class FakeDriverBackendTest {
         Path driver = FakeCudaLibraries.driver("libcuda.so.1");
         ChildJvm.Result r = ChildJvm.run(FakeDriverBackendScenarios.class,
                 List.of("-Ddeepgemm4j.cuda.driverLib=" + driver,
-                        "-Djava.io.tmpdir=" + Files.createDirectories(scratch.resolve("tmp"))),
+                        "-Djava.io.tmpdir=" + Files.createDirectories(scratch.resolve("tmp")),
+                        "-Ddeepgemm4j.jit.cache_dir=" + scratch.resolve("jit")),
                 List.of(driver.toString()), Map.of("FAKE_CUDA_DEVICES", "1", "FAKE_CUDA_MEMORY_MB", "256"), 120);
         List<DynamicTest> tests = new ArrayList<>();
         for (String name : FakeDriverBackendScenarios.SCENARIOS.keySet()) {

@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -104,6 +105,55 @@ class GpuDenseGemmTest {
                 assertArrayEquals(first, bytes, "run " + run + (run % 2 == 0 ? " (K-major sfa)" : " (MN-major sfa)"));
             }
             dGpu.close();
+        }
+    }
+
+    /**
+     * The opt-in tuner: the first call times the candidates (or finds a choice kept on disk by an earlier run) and
+     * writes the caller's D with the kept one, which matches the reference; later calls launch that one kernel alone
+     * and give the same bytes.
+     */
+    @Test
+    void autotunedHopperKernelMatchesTheReferenceAndKeepsItsChoice() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(hopper(), "the tuner serves the Hopper kernel");
+        SplittableRandom rng = new SplittableRandom(515);
+        long m = 512;
+        long n = 2112;
+        long k = 896;
+        Fp8Tensor a = operand(rng, m, k, false);
+        Fp8Tensor b = operand(rng, n, k, true);
+        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
+        DeepGemm.fp8GemmNt(a, b, dCpu);
+        Fp8Tensor aK = toGpu(a);
+        // Scales already in the kernel's layout, so that the call launches only GEMMs.
+        Fp8Tensor aGpu = new Fp8Tensor(aK.data(), DeepGemm.getMnMajorTmaAlignedTensor(aK.scales()));
+        Fp8Tensor bGpu = toGpu(b);
+        DeepGemm.setAutotune(true);
+        try {
+            byte[] first = null;
+            for (int run = 0; run < 5; run++) {
+                Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
+                long tunings = LaunchTuner.TUNINGS.sum();
+                long before = GpuTestSupport.launches();
+                assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(aGpu, bGpu, dGpu));
+                long launched = GpuTestSupport.launches() - before;
+                boolean tuned = LaunchTuner.TUNINGS.sum() == tunings + 1;
+                assertEquals(run == 0 && tuned ? 1 + (1 + LaunchTuner.TIMED_RUNS)
+                        * Sm90GemmHeuristic.tuningCandidates(m, n, k, Math.min(DeepGemm.getNumSms(),
+                                dev.deepgemm4j.Gpu.smCount(0))).size() : 1, launched,
+                        "run " + run + (tuned ? " (tuned)" : " (kept choice)"));
+                assertTrue(run == 0 || !tuned, "tuned once");
+                byte[] bytes = storageBytes(dGpu);
+                if (first == null) {
+                    assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
+                    first = bytes;
+                } else {
+                    assertArrayEquals(first, bytes, "run " + run);
+                }
+                dGpu.close();
+            }
+        } finally {
+            DeepGemm.setAutotune(false);
         }
     }
 

@@ -51,6 +51,32 @@ class Sm90GemmHeuristicTest {
     }
 
     @Test
+    void tuningCandidatesStartWithTheChoiceAndStayNearItsPrediction() {
+        for (long[] nk : NK) {
+            for (long m : new long[] {65, 128, 4096}) {
+                for (int sms : new int[] {132, 78}) {
+                    List<Launch<Sm90GemmConfig>> c = Sm90GemmHeuristic.tuningCandidates(m, nk[0], nk[1], sms);
+                    String shape = m + "x" + nk[0] + "x" + nk[1] + " on " + sms;
+                    assertEquals(Sm90GemmHeuristic.choose(m, nk[0], nk[1], sms), c.getFirst(), shape);
+                    assertTrue(c.size() >= 2 && c.size() <= Sm90GemmHeuristic.TUNING_CANDIDATES, shape + ": " + c);
+                    assertEquals(c.size(), c.stream().map(Launch::config).distinct().count(), shape);
+                    double best = Sm90GemmCostModel.denseMicros(c.getFirst().config(), m, nk[0], nk[1]);
+                    double previous = best;
+                    for (Launch<Sm90GemmConfig> l : c) {
+                        Sm90GemmConfig config = l.config();
+                        double predicted = Sm90GemmCostModel.denseMicros(config, m, nk[0], nk[1]);
+                        assertTrue(predicted >= previous && predicted <= best * Sm90GemmHeuristic.TUNING_SLACK,
+                                shape + ": " + config + " predicted " + predicted + " after " + previous);
+                        previous = predicted;
+                        assertTrue(config.fits(m, nk[0]) && config.numSms() == sms, shape + ": " + config);
+                        assertEquals(config.geometry(m, nk[0]), l.geometry(), shape);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void everyStandardShapeChoiceIsLegalAndLargeShapesUseClusters() {
         for (long[] nk : NK) {
             for (long m : new long[] {128, 2048, 4096, 8192}) {

@@ -28,7 +28,7 @@ class JitConfigTest {
         assertEquals(17, c.cppStandard());
         assertEquals(Path.of("/usr/local/cuda/bin/nvcc"), c.nvccPath());
         assertFalse(c.debug() || c.printCompilerCommand() || c.ptxasVerbose() || c.ptxasCheck() || c.withLineinfo()
-                || c.dumpPtx() || c.dumpSass() || c.disableCache() || c.printConfigs());
+                || c.dumpPtx() || c.dumpSass() || c.disableCache() || c.printConfigs() || c.autotune());
     }
 
     @Test
@@ -40,12 +40,12 @@ class JitConfigTest {
         env.put("DG_JIT_CPP_STANDARD", "20");
         for (String flag : new String[] {"DG_JIT_DEBUG", "DG_JIT_PRINT_COMPILER_COMMAND", "DG_JIT_PTXAS_VERBOSE",
             "DG_JIT_PTXAS_CHECK", "DG_JIT_WITH_LINEINFO", "DG_JIT_DUMP_PTX", "DG_JIT_DUMP_SASS",
-            "DG_JIT_DISABLE_CACHE", "DG_PRINT_CONFIGS"}) {
+            "DG_JIT_DISABLE_CACHE", "DG_PRINT_CONFIGS", "DG_AUTOTUNE"}) {
             env.put(flag, "1");
         }
         JitConfig c = JitConfig.from(env::get);
         assertEquals(new JitConfig(dir, JitConfig.CompilerChoice.NVCC, Path.of("/opt/nvcc"), 20, true, true, true,
-                true, true, true, true, true, true), c);
+                true, true, true, true, true, true, true), c);
     }
 
     @Test
