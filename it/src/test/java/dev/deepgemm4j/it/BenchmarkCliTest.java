@@ -122,9 +122,11 @@ class BenchmarkCliTest {
     void withoutAGpuTheDefaultRunsTheCpuPlanAndSaysWhy() throws Exception {
         assumeFalse(Gpu.isAvailable(), "this machine has a usable GPU");
         Path json = dir.resolve("cpu.json");
-        assertEquals(0, run("--quick", "--cublaslt", "--only", "^per_token_cast", "--json", json.toString()));
+        assertEquals(0, run("--quick", "--cublaslt", "--autotune", "--only", "^per_token_cast", "--json",
+                json.toString()));
         assertTrue(printed().contains("no usable GPU ("), printed());
         assertTrue(printed().contains("--cublaslt ignored"), printed());
+        assertTrue(printed().contains("--autotune ignored"), printed());
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         assertEquals("cpu", report.get("mode").asText());
         assertEquals("cpu-quick", report.get("plan").asText());
