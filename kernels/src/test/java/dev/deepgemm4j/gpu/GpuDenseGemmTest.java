@@ -1,10 +1,10 @@
 package dev.deepgemm4j.gpu;
 
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertBitwiseReruns;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertClose;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertDenseKernel;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertGemmOutput;
 import static dev.deepgemm4j.gpu.GpuTestSupport.hopper;
-import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertSameStorage;
 import static dev.deepgemm4j.gpu.GpuTestSupport.operand;
 import static dev.deepgemm4j.gpu.GpuTestSupport.poisoned;
@@ -21,7 +21,6 @@ import dev.deepgemm4j.heuristics.Sm90GemmHeuristic;
 import dev.deepgemm4j.testing.RandomTensors;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,30 +80,35 @@ class GpuDenseGemmTest {
      */
     @Test
     void hopperKernelIsDeterministicAndTakesBothSfaLayouts() {
-        SplittableRandom rng = new SplittableRandom(4242);
-        long m = 4097;
-        long n = 2112;
-        long k = 896;
-        Fp8Tensor a = operand(rng, m, k, false);
-        Fp8Tensor b = operand(rng, n, k, true);
-        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
-        DeepGemm.fp8GemmNt(a, b, dCpu);
-        Fp8Tensor aGpu = toGpu(a);
-        Fp8Tensor bGpu = toGpu(b);
+        NtProblem p = NtProblem.random(4242, 4097, 2112, 896);
+        Fp8Tensor aGpu = toGpu(p.a());
+        Fp8Tensor bGpu = toGpu(p.b());
         Fp8Tensor aMnMajor = new Fp8Tensor(aGpu.data(), DeepGemm.getMnMajorTmaAlignedTensor(aGpu.scales()));
-        byte[] first = null;
-        for (int run = 0; run < 20; run++) {
-            Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
-            Fp8Tensor lhs = run % 2 == 0 ? aGpu : aMnMajor;
-            assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(lhs, bGpu, dGpu));
-            byte[] bytes = storageBytes(dGpu);
-            if (first == null) {
-                assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
-                first = bytes;
-            } else {
-                assertArrayEquals(first, bytes, "run " + run + (run % 2 == 0 ? " (K-major sfa)" : " (MN-major sfa)"));
-            }
-            dGpu.close();
+        // Even runs pass sfa K-major (copied into the kernel's layout first), odd runs MN-major TMA-aligned.
+        assertBitwiseReruns(20, p.poisonedOutput(), (run, dGpu) -> assertDenseKernel(true,
+                () -> DeepGemm.fp8GemmNt(run % 2 == 0 ? aGpu : aMnMajor, bGpu, dGpu)), p::assertOutput);
+    }
+
+    /** A random NT problem (A per-token, B per-block scales) and the CPU's D in a poisoned buffer with padded rows. */
+    private record NtProblem(long m, long n, Fp8Tensor a, Fp8Tensor b, Tensor dCpu) {
+
+        static NtProblem random(long seed, long m, long n, long k) {
+            SplittableRandom rng = new SplittableRandom(seed);
+            Fp8Tensor a = operand(rng, m, k, false);
+            Fp8Tensor b = operand(rng, n, k, true);
+            Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
+            DeepGemm.fp8GemmNt(a, b, dCpu);
+            return new NtProblem(m, n, a, b, dCpu);
+        }
+
+        /** A host D [m, n] with rows 8 elements apart more than needed, every byte poisoned. */
+        Tensor poisonedOutput() {
+            return poisoned(DType.BF16, new long[] {m, n}, n + 8);
+        }
+
+        /** A Hopper or SIMT result against the CPU's and the float64 reference. */
+        void assertOutput(Tensor dGpu) {
+            assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
         }
     }
 
@@ -116,23 +120,17 @@ class GpuDenseGemmTest {
     @Test
     void autotunedHopperKernelMatchesTheReferenceAndKeepsItsChoice() {
         org.junit.jupiter.api.Assumptions.assumeTrue(hopper(), "the tuner serves the Hopper kernel");
-        SplittableRandom rng = new SplittableRandom(515);
         long m = 512;
         long n = 2112;
         long k = 896;
-        Fp8Tensor a = operand(rng, m, k, false);
-        Fp8Tensor b = operand(rng, n, k, true);
-        Tensor dCpu = poisoned(DType.BF16, new long[] {m, n}, n + 8);
-        DeepGemm.fp8GemmNt(a, b, dCpu);
-        Fp8Tensor aK = toGpu(a);
+        NtProblem p = NtProblem.random(515, m, n, k);
+        Fp8Tensor aK = toGpu(p.a());
         // Scales already in the kernel's layout, so that the call launches only GEMMs.
         Fp8Tensor aGpu = new Fp8Tensor(aK.data(), DeepGemm.getMnMajorTmaAlignedTensor(aK.scales()));
-        Fp8Tensor bGpu = toGpu(b);
+        Fp8Tensor bGpu = toGpu(p.b());
         DeepGemm.setAutotune(true);
         try {
-            byte[] first = null;
-            for (int run = 0; run < 5; run++) {
-                Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
+            assertBitwiseReruns(5, p.poisonedOutput(), (run, dGpu) -> {
                 long tunings = LaunchTuner.TUNINGS.sum();
                 long before = GpuTestSupport.launches();
                 assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(aGpu, bGpu, dGpu));
@@ -143,15 +141,7 @@ class GpuDenseGemmTest {
                                 dev.deepgemm4j.Gpu.smCount(0))).size() : 1, launched,
                         "run " + run + (tuned ? " (tuned)" : " (kept choice)"));
                 assertTrue(run == 0 || !tuned, "tuned once");
-                byte[] bytes = storageBytes(dGpu);
-                if (first == null) {
-                    assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
-                    first = bytes;
-                } else {
-                    assertArrayEquals(first, bytes, "run " + run);
-                }
-                dGpu.close();
-            }
+            }, p::assertOutput);
         } finally {
             DeepGemm.setAutotune(false);
         }
@@ -187,21 +177,11 @@ class GpuDenseGemmTest {
         double[] ref = reference(a, b, true, null);
         Fp8Tensor aGpu = toGpu(a);
         Fp8Tensor bGpu = toGpu(b);
-        byte[] first = null;
-        for (int run = 0; run < 20; run++) {
-            Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
+        assertBitwiseReruns(20, poisoned(DType.BF16, new long[] {m, n}, n + 8), (run, dGpu) -> {
             long before = Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum();
             assertDenseKernel(true, () -> DeepGemm.fp8GemmNt(aGpu, bGpu, dGpu));
             assertEquals(before + (clustered ? 1 : 0), Sm90DenseGemmLauncher.CLUSTER_LAUNCHES.sum(), "clustered");
-            byte[] bytes = storageBytes(dGpu);
-            if (first == null) {
-                assertGemmOutput(dCpu, dGpu, ref, hopper());
-                first = bytes;
-            } else {
-                assertArrayEquals(first, bytes, "run " + run);
-            }
-            dGpu.close();
-        }
+        }, dGpu -> assertGemmOutput(dCpu, dGpu, ref, hopper()));
     }
 
     /** The transposed layouts arrive at the kernel as MN-major views with transposed scales. */

@@ -1,14 +1,13 @@
 package dev.deepgemm4j.gpu;
 
+import static dev.deepgemm4j.gpu.GpuTestSupport.assertBitwiseReruns;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertDenseKernel;
 import static dev.deepgemm4j.gpu.GpuTestSupport.assertGemmOutput;
 import static dev.deepgemm4j.gpu.GpuTestSupport.hopper;
 import static dev.deepgemm4j.gpu.GpuTestSupport.operand;
 import static dev.deepgemm4j.gpu.GpuTestSupport.poisoned;
 import static dev.deepgemm4j.gpu.GpuTestSupport.reference;
-import static dev.deepgemm4j.gpu.GpuTestSupport.storageBytes;
 import static dev.deepgemm4j.gpu.GpuTestSupport.toGpu;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -91,20 +90,10 @@ class GpuSmallMGemmTest {
         Fp8Tensor aGpu = toGpu(a);
         Fp8Tensor bGpu = toGpu(b);
         Fp8Tensor aMnMajor = new Fp8Tensor(aGpu.data(), DeepGemm.getMnMajorTmaAlignedTensor(aGpu.scales()));
-        byte[] first = null;
-        for (int run = 0; run < 20; run++) {
-            Tensor dGpu = toGpu(poisoned(DType.BF16, new long[] {m, n}, n + 8));
-            Fp8Tensor lhs = run % 2 == 0 ? aGpu : aMnMajor;
-            assertSmallM(true, () -> DeepGemm.fp8GemmNt(lhs, bGpu, dGpu));
-            byte[] bytes = storageBytes(dGpu);
-            if (first == null) {
-                assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper());
-                first = bytes;
-            } else {
-                assertArrayEquals(first, bytes, "run " + run);
-            }
-            dGpu.close();
-        }
+        // Even runs pass sfa K-major (copied into the kernel's layout first), odd runs MN-major TMA-aligned.
+        assertBitwiseReruns(20, poisoned(DType.BF16, new long[] {m, n}, n + 8), (run, dGpu) -> assertSmallM(true,
+                () -> DeepGemm.fp8GemmNt(run % 2 == 0 ? aGpu : aMnMajor, bGpu, dGpu)),
+                dGpu -> assertGemmOutput(dCpu, dGpu, reference(a, b, true, null), hopper()));
     }
 
     /**

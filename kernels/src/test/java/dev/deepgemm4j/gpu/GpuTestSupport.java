@@ -16,6 +16,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 
@@ -61,6 +63,29 @@ final class GpuTestSupport {
     /** Copies {@code src} into {@code dst} (same shape and dtype, any locations) through the backends. */
     static void copyInto(Tensor src, Tensor dst) {
         Backends.forLocation("dst", src.location().isHost() ? dst.location() : src.location()).copy(src, dst);
+    }
+
+    /**
+     * {@code runs} calls, each into a fresh GPU copy of {@code poisonedOutput} (a host tensor): the first output
+     * checked by {@code checkFirst}, every later one bitwise equal to it, storage padding included.
+     *
+     * @param call queues one call into the output (run index, output) and makes that run's own assertions
+     */
+    static void assertBitwiseReruns(int runs, Tensor poisonedOutput, BiConsumer<Integer, Tensor> call,
+            Consumer<Tensor> checkFirst) {
+        byte[] first = null;
+        for (int run = 0; run < runs; run++) {
+            Tensor out = toGpu(poisonedOutput);
+            call.accept(run, out);
+            byte[] bytes = storageBytes(out);
+            if (first == null) {
+                checkFirst.accept(out);
+                first = bytes;
+            } else {
+                assertArrayEquals(first, bytes, "run " + run);
+            }
+            out.close();
+        }
     }
 
     /** Every byte of {@code t}'s storage, read back to the host. */
