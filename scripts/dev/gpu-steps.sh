@@ -8,7 +8,7 @@
 #   bench      BenchmarkCli (default plan); benchfull: --full --cublaslt; benchmqa: --full --only mqa;
 #              benchtune: --full --autotune with DG_PRINT_CONFIGS=1 on the rows BENCHTUNE_ONLY selects (default the
 #              dense 1D2D NT rows at M = 128 and 4096), printing each shape's candidates as the tuner timed them: the
-#              heuristic's pick, listed first, against the others
+#              heuristic's pick, listed first, against the others (scripts/dev/tune-summary.py makes the table)
 #   mqah       the plain MQA C++ harness of this tree; mqaold: the same harness from bundle/old_mqa/{cuda,test}
 #              (harness arguments: HARNESS_ARGS, default --quick; the old one always --quick)
 #   h1d1d      the 1D1D (weight-gradient) C++ harness of this tree on H1D1D_CONFIGS (default: d_64x152 d_128x184
