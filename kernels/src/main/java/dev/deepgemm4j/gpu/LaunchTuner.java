@@ -2,6 +2,7 @@ package dev.deepgemm4j.gpu;
 
 import dev.deepgemm4j.cuda.CudaCopy;
 import dev.deepgemm4j.cuda.CudaEvent;
+import dev.deepgemm4j.cuda.CudaException;
 import dev.deepgemm4j.cuda.CudaOutOfMemoryException;
 import dev.deepgemm4j.cuda.CudaStream;
 import dev.deepgemm4j.cuda.DeviceMemory;
@@ -33,8 +34,8 @@ import java.util.logging.Logger;
  * timed rounds go over all candidates in turn, so that a clock or power change affects them alike; before each timed
  * run a scratch buffer of twice the L2's size is overwritten, since a layer's weights are not in L2 when it runs in a
  * model. A candidate's time is the median of its runs between CUDA events on the caller's stream. The candidates write
- * into a scratch output, never the caller's. A candidate that fails to compile is left out; the heuristic's choice is
- * the first candidate and wins ties.
+ * into a scratch output, never the caller's. A candidate that fails to compile or launch is left out (the heuristic's
+ * choice, the first candidate, is not: its failure is the call's); the first candidate also wins ties.
  *
  * <p>The kept choice is keyed by the device model (name, architecture, SM count), the problem and a fingerprint of the
  * candidates' kernel sources, so a changed kernel or candidate list is tuned again. A call whose stream is being
@@ -163,7 +164,10 @@ final class LaunchTuner {
             try {
                 runs.run(options.get(i));
                 usable[i] = true;
-            } catch (CompileException e) {
+            } catch (CompileException | CudaException e) {
+                if (i == 0) {
+                    throw e; // the heuristic's own choice: the call would fail without the tuner too
+                }
                 LOG.warning("deepgemm4j autotune: leaving out " + id(options.get(i)) + ": " + e.getMessage());
             }
         }
