@@ -105,11 +105,7 @@ final class LaunchTuner {
             LOG.fine("deepgemm4j autotune: no memory for the scratch buffers of " + problem + ": " + e.getMessage());
             return options.getFirst();
         }
-        int best = fastest(micros);
-        if (best < 0) {
-            return options.getFirst(); // no candidate compiled: the launch itself reports the heuristic's error
-        }
-        Launch<C> chosen = options.get(best);
+        Launch<C> chosen = options.get(Math.max(0, fastest(micros))); // the first one ran (or threw): never -1
         TUNINGS.increment();
         store.ifPresent(s -> s.put(key, id(chosen)));
         if (Jit.config().printConfigs()) {
