@@ -13,6 +13,7 @@ import re
 import sys
 
 HEADER = re.compile(r"^deepgemm4j: autotune (.*):\s*$")
+KEPT = re.compile(r"^deepgemm4j: autotune (.*): kept on disk -> (.*)$")
 CANDIDATE = re.compile(r"^\s+([0-9.]+|NaN)\s+us\s+(.*)$")
 CHOSEN = re.compile(r"^\s+->\s+(.*)$")
 
@@ -25,11 +26,18 @@ def short(config):
 
 
 def parse(lines):
-    """[(problem, [(us or None, config)], chosen config)] in log order."""
+    """[(problem, [(us or None, config)], chosen config)] in log order; problems kept on disk (not timed) are
+    reported on stderr."""
     out = []
     current = None
     for line in lines:
         line = line.rstrip("\n")
+        kept = KEPT.match(line)
+        if kept:
+            print(f"{kept.group(1)}: not timed, kept on disk by an earlier run ({short(kept.group(2))})",
+                  file=sys.stderr)
+            current = None
+            continue
         h = HEADER.match(line)
         if h:
             current = (h.group(1), [], None)

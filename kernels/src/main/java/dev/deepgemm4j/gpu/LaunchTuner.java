@@ -92,6 +92,9 @@ final class LaunchTuner {
         Optional<TunedChoices> store = Jit.tunedChoices();
         Optional<Launch<C>> stored = store.flatMap(s -> s.get(key)).flatMap(id -> byId(options, id));
         if (stored.isPresent()) {
+            if (Jit.config().printConfigs()) {
+                System.out.printf("deepgemm4j: autotune %s: kept on disk -> %s%n", problem, id(stored.get()));
+            }
             return keep(memoKey, stored.get());
         }
         if (device.stream().isCapturing()) {
