@@ -10,6 +10,7 @@
 #   bulk        DG_BULK_STORES 1 with 3 stages (compare with s3): each warpgroup's 64 logits per token by one bulk copy
 #   s3r         DG_RELAXED_ARRIVE 1 with 3 stages (compare with s3): KV stages released by a relaxed arrive
 #   diag2r      DG_PAGED_DIAG 2 with DG_RELAXED_ARRIVE 1 (compare with diag1 and diag2)
+#   s3d         DG_DEFERRED_STORES 1 with 3 stages (compare with s3 and s3r): each logit stored one unit later
 # Usage: scripts/dev/build-paged-variants.sh BUNDLE_DIR [VARIANT...]   (writes BUNDLE_DIR/bin/paged/<variant>, the
 #        variants named or all; each harness is about 1.2 MB of the bundle's 64 MiB carry limit)
 set -euo pipefail
@@ -23,7 +24,7 @@ kernel_tree HEAD "$SRC" docs/wip/sm90-paged-mqa-experiments.patch
 declare -A FLAGS=([s0]="" [s2]="-DDG_KV_STAGES=2" [s3]="-DDG_KV_STAGES=3" [s4]="-DDG_KV_STAGES=4"
     [s5]="-DDG_KV_STAGES=5" [diag1]="-DDG_PAGED_DIAG=1" [diag2]="-DDG_PAGED_DIAG=2" [cs]="-DDG_STREAM_STORES=1"
     [bulk]="-DDG_BULK_STORES=1 -DDG_KV_STAGES=3" [s3r]="-DDG_RELAXED_ARRIVE=1 -DDG_KV_STAGES=3"
-    [diag2r]="-DDG_PAGED_DIAG=2 -DDG_RELAXED_ARRIVE=1")
+    [diag2r]="-DDG_PAGED_DIAG=2 -DDG_RELAXED_ARRIVE=1" [s3d]="-DDG_DEFERRED_STORES=1 -DDG_KV_STAGES=3")
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${!FLAGS[@]}")
 for variant in "${wanted[@]}"; do
