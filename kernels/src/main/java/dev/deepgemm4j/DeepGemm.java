@@ -290,11 +290,11 @@ public final class DeepGemm {
      * Not in DeepGEMM. While on, the first call of each new problem of a tuned kernel (today the persistent Hopper
      * dense 1D2D kernel, which runs GEMMs with more than 64 rows of K-major, TMA-aligned operands) times the
      * heuristic's best few configurations on the caller's operands, each writing into a scratch output, and keeps the
-     * fastest: in memory, and on disk under the
-     * JIT cache ({@code <DG_JIT_CACHE_DIR>/tuning}, shared by every process of the user on the same device model). That
-     * first call waits for the timing (milliseconds plus the candidates' first compiles); later calls, in any process,
-     * launch the kept choice at once. A call made while its stream is being captured into a graph never tunes: it takes
-     * a kept choice or the heuristic's. {@code DG_PRINT_CONFIGS} prints each candidate's time.
+     * fastest: in memory, and on disk under the JIT cache ({@code <DG_JIT_CACHE_DIR>/tuning}, shared by every process
+     * of the user on the same device model). That first call waits for the timing (milliseconds plus the candidates'
+     * first compiles); later calls, in any process, launch the kept choice at once. A call made while its stream is
+     * being captured into a graph never tunes: it takes a kept choice or the heuristic's. {@code DG_PRINT_CONFIGS}
+     * prints each candidate's time.
      */
     public static void setAutotune(boolean on) {
         Knobs.setAutotune(on);
