@@ -11,12 +11,8 @@ import dev.deepgemm4j.heuristics.Launch;
 import dev.deepgemm4j.jit.CompileException;
 import dev.deepgemm4j.jit.Jit;
 import dev.deepgemm4j.jit.TunedChoices;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,7 +46,7 @@ final class LaunchTuner {
     private static final Logger LOG = Logger.getLogger(LaunchTuner.class.getName());
     private static final int MAX_KEPT = 4096;
     /** Kept choices by device ordinal and problem. */
-    private static final Map<String, Launch<?>> KEPT = new ConcurrentHashMap<>();
+    private static final Map<KeptKey, Launch<?>> KEPT = new ConcurrentHashMap<>();
 
     private LaunchTuner() {
     }
@@ -68,17 +64,28 @@ final class LaunchTuner {
         void close();
     }
 
+    /** A tuned problem: a kernel family's GEMM of one shape planned for one SM count. */
+    record Problem(String kernel, long m, long n, long k, int numSms) {
+        @Override
+        public String toString() {
+            return kernel + " M=" + m + " N=" + n + " K=" + k + " SMs=" + numSms;
+        }
+    }
+
+    /** The memo's key: a problem on one device (records, so that a call allocates no strings). */
+    private record KeptKey(int ordinal, Problem problem) {
+    }
+
     /**
-     * The launch to use for {@code problem} (a one-line description that, with the device, determines the
-     * candidates): the kept choice, else the fastest of {@code candidates} as timed now, else (while the stream is
-     * being captured) the first candidate.
+     * The launch to use for {@code problem}: the kept choice, else the fastest of {@code candidates} as timed now,
+     * else (while the stream is being captured) the first candidate.
      *
      * @param candidates the configurations to time, the heuristic's choice first; called on a miss only
      * @param trials the scratch runs; opened only if timing happens
      */
-    static <C extends KernelConfig> Launch<C> choose(GpuDevice device, String problem,
+    static <C extends KernelConfig> Launch<C> choose(GpuDevice device, Problem problem,
             Supplier<List<Launch<C>>> candidates, Supplier<Trials<C>> trials) {
-        String memoKey = device.ordinal() + " " + problem;
+        KeptKey memoKey = new KeptKey(device.ordinal(), problem);
         @SuppressWarnings("unchecked")
         Launch<C> kept = (Launch<C>) KEPT.get(memoKey);
         if (kept != null) {
@@ -147,7 +154,7 @@ final class LaunchTuner {
         return s.length % 2 == 1 ? s[h] : (s[h - 1] + s[h]) / 2;
     }
 
-    private static <C extends KernelConfig> Launch<C> keep(String memoKey, Launch<C> launch) {
+    private static <C extends KernelConfig> Launch<C> keep(KeptKey memoKey, Launch<C> launch) {
         if (KEPT.size() >= MAX_KEPT) {
             KEPT.clear();
         }
@@ -224,17 +231,11 @@ final class LaunchTuner {
 
     /** A hash of the candidates' names and kernel sources. */
     static String fingerprint(List<? extends Launch<?>> options) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (Launch<?> l : options) {
-                sha.update(id(l).getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) 0);
-                sha.update(l.config().source().code().getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        List<String> parts = new ArrayList<>();
+        for (Launch<?> l : options) {
+            parts.add(id(l));
+            parts.add(l.config().source().code());
         }
+        return TunedChoices.fingerprint(parts);
     }
 }

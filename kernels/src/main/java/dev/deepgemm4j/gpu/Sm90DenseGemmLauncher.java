@@ -75,7 +75,7 @@ final class Sm90DenseGemmLauncher {
             Operands ops = new Operands(a.data(), sfaStaged == null ? sfa : sfaStaged, b.data(),
                     sfbStaged == null ? sfb : sfbStaged, m, n, k);
             Launch<Sm90GemmConfig> launch = DeepGemm.isAutotune()
-                    ? LaunchTuner.choose(device, "sm90_fp8_gemm_1d2d M=" + m + " N=" + n + " K=" + k + " SMs=" + numSms,
+                    ? LaunchTuner.choose(device, new LaunchTuner.Problem("sm90_fp8_gemm_1d2d", m, n, k, numSms),
                             () -> Sm90GemmHeuristic.tuningCandidates(m, n, k, numSms), () -> scratchTrials(device, ops))
                     : Sm90GemmHeuristic.choose(m, n, k, numSms);
             launch(device, launch, ops, d);

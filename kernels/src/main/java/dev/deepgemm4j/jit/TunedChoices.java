@@ -114,6 +114,11 @@ public final class TunedChoices {
         }
     }
 
+    /** A short hash of {@code parts} (e.g. the candidates' kernel sources), for a key that must change with them. */
+    public static String fingerprint(List<String> parts) {
+        return JitCache.sha256Hex(String.join("\0", parts).getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+    }
+
     /** The file name of {@code key}'s choice. */
     static String fileName(String key) {
         return JitCache.sha256Hex(key.getBytes(StandardCharsets.UTF_8)).substring(0, 32);

@@ -76,6 +76,17 @@ class TunedChoicesTest {
     }
 
     @Test
+    void fingerprintFollowsEveryPart() {
+        String base = TunedChoices.fingerprint(List.of("128x192", "kernel a", "128x176", "kernel b"));
+        assertEquals(base, TunedChoices.fingerprint(List.of("128x192", "kernel a", "128x176", "kernel b")));
+        assertEquals(16, base.length());
+        assertFalse(base.equals(TunedChoices.fingerprint(List.of("128x192", "kernel a", "128x176", "kernel c"))));
+        assertFalse(base.equals(TunedChoices.fingerprint(List.of("128x192", "kernel a"))));
+        assertFalse(TunedChoices.fingerprint(List.of("ab", "")).equals(TunedChoices.fingerprint(List.of("a", "b"))),
+                "parts are delimited");
+    }
+
+    @Test
     void refusesKeysAndChoicesThatAreNotOneLine() {
         TunedChoices store = new TunedChoices(root);
         var e = assertThrows(IllegalArgumentException.class, () -> store.put("a\nb", "x"));
