@@ -10,6 +10,7 @@ import dev.deepgemm4j.heuristics.KernelConfig;
 import dev.deepgemm4j.heuristics.Launch;
 import dev.deepgemm4j.jit.CompileException;
 import dev.deepgemm4j.jit.Jit;
+import dev.deepgemm4j.jit.SingleFlight;
 import dev.deepgemm4j.jit.TunedChoices;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +37,8 @@ import java.util.logging.Logger;
  * <p>The kept choice is keyed by the device model (name, architecture, SM count), the problem and a fingerprint of the
  * candidates' kernel sources, so a changed kernel or candidate list is tuned again. A call whose stream is being
  * captured into a graph never tunes (synchronising would break the capture): it takes a kept choice or the heuristic's.
+ * Threads of one process that meet a problem while another thread times it wait for that thread's choice; processes do
+ * not coordinate (two that tune one problem at once disturb each other's timing).
  */
 final class LaunchTuner {
 
@@ -47,6 +50,8 @@ final class LaunchTuner {
     private static final int MAX_KEPT = 4096;
     /** Kept choices by device ordinal and problem. */
     private static final Map<KeptKey, Launch<?>> KEPT = new ConcurrentHashMap<>();
+    /** Problems being decided by a thread of this process. */
+    private static final SingleFlight<KeptKey, Launch<?>> IN_FLIGHT = new SingleFlight<>();
 
     private LaunchTuner() {
     }
@@ -86,14 +91,27 @@ final class LaunchTuner {
     static <C extends KernelConfig> Launch<C> choose(GpuDevice device, Problem problem,
             Supplier<List<Launch<C>>> candidates, Supplier<Trials<C>> trials) {
         KeptKey memoKey = new KeptKey(device.ordinal(), problem);
-        @SuppressWarnings("unchecked")
-        Launch<C> kept = (Launch<C>) KEPT.get(memoKey);
+        Launch<C> kept = kept(memoKey);
         if (kept != null) {
             return kept;
         }
         List<Launch<C>> options = candidates.get();
         if (options.size() == 1) {
             return keep(memoKey, options.getFirst());
+        }
+        // Another thread timing the same problem would double the wait and skew both timings: wait for its choice.
+        @SuppressWarnings("unchecked")
+        Launch<C> chosen = (Launch<C>) IN_FLIGHT.run(memoKey, () -> decide(device, problem, memoKey, options, trials))
+                .value();
+        return chosen;
+    }
+
+    /** The choice for a problem no kept choice covered, made by the one thread of this process deciding it. */
+    private static <C extends KernelConfig> Launch<C> decide(GpuDevice device, Problem problem, KeptKey memoKey,
+            List<Launch<C>> options, Supplier<Trials<C>> trials) {
+        Launch<C> kept = kept(memoKey); // kept by a thread that finished between this one's two looks
+        if (kept != null) {
+            return kept;
         }
         String key = device.modelName() + " | " + problem + " | " + fingerprint(options);
         Optional<TunedChoices> store = Jit.tunedChoices();
@@ -126,6 +144,11 @@ final class LaunchTuner {
             System.out.println(b.append(String.format("%n  -> %s", id(chosen))));
         }
         return keep(memoKey, chosen);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <C extends KernelConfig> Launch<C> kept(KeptKey memoKey) {
+        return (Launch<C>) KEPT.get(memoKey);
     }
 
     /** Forgets the choices kept in memory (tests: the next call reads the disk store). */

@@ -28,10 +28,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
@@ -99,7 +96,8 @@ public final class JitCache {
     private final Path locks;
     private final int uid;
     private final ConcurrentHashMap<String, CompiledKernel> memory = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CompletableFuture<CompiledKernel>> inFlight = new ConcurrentHashMap<>();
+    /** Compiles running in this process, which other threads asking for the same kernel wait for. */
+    private final SingleFlight<String, CompiledKernel> compilesInFlight = new SingleFlight<>();
     private final AtomicBoolean warnedRefusal = new AtomicBoolean();
     private final AtomicBoolean warnedNoCuobjdump = new AtomicBoolean();
     private final LongAdder compiles = new LongAdder();
@@ -278,37 +276,16 @@ public final class JitCache {
             memoryHits.increment();
             return hit.withOutcome(CompiledKernel.Outcome.MEMORY_HIT);
         }
-        CompletableFuture<CompiledKernel> mine = new CompletableFuture<>();
-        CompletableFuture<CompiledKernel> other = inFlight.putIfAbsent(key, mine);
-        if (other != null) {
-            waits.increment();
-            return join(other).withOutcome(CompiledKernel.Outcome.WAITED);
-        }
-        try {
+        SingleFlight.Outcome<CompiledKernel> got = compilesInFlight.run(key, () -> {
             CompiledKernel k = resolve(source, arch, key);
             memory.put(key, k);
-            mine.complete(k);
             return k;
-        } catch (RuntimeException | Error e) {
-            mine.completeExceptionally(e);
-            throw e;
-        } finally {
-            inFlight.remove(key, mine);
+        });
+        if (got.waited()) {
+            waits.increment();
+            return got.value().withOutcome(CompiledKernel.Outcome.WAITED);
         }
-    }
-
-    private static CompiledKernel join(CompletableFuture<CompiledKernel> f) {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new CompletionException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a kernel compile", e);
-        }
+        return got.value();
     }
 
     private CompiledKernel resolve(KernelSource source, String arch, String key) {
