@@ -293,9 +293,8 @@ public final class DeepGemm {
      * fastest: in memory, and on disk under the JIT cache ({@code <DG_JIT_CACHE_DIR>/tuning}, shared by every process
      * of the user on the same device model). That first call waits for the timing (milliseconds plus the candidates'
      * first compiles), and so do calls of other threads that meet the problem meanwhile; later calls, in any process,
-     * launch the kept choice at once. A call made while its stream is
-     * being captured into a graph never tunes: it takes a kept choice or the heuristic's. {@code DG_PRINT_CONFIGS}
-     * prints each candidate's time.
+     * launch the kept choice at once. A call made while its stream is being captured into a graph never tunes: it
+     * takes a kept choice or the heuristic's. {@code DG_PRINT_CONFIGS} prints each candidate's time.
      */
     public static void setAutotune(boolean on) {
         Knobs.setAutotune(on);
